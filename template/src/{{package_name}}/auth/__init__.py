@@ -1,0 +1,1 @@
+"""Authentication: password hashing, access tokens, the schemes and their routes."""

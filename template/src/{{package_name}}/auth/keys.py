@@ -1,0 +1,141 @@
+"""The access-token signing key: loaded from settings, created when missing, published.
+
+HS256 signs with `JWT_SECRET`; RS256, ES256 and EdDSA with the PEM private key in
+`JWT_PRIVATE_KEY_FILE`. Each key has a `kid`: the RFC 7638 thumbprint of its public
+key, or a hash of the secret (never the secret itself).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import get_default_algorithms
+
+from ..config import ConfigError, Settings
+
+MIN_RSA_BITS = 2048
+# RFC 7638 §3.2: the members of the thumbprint, per key type.
+_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
+_THUMBPRINT_MEMBERS["OKP"] = ("crv", "kty", "x")
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A key that signs our access tokens and verifies them, pinned to one algorithm."""
+
+    kid: str
+    algorithm: str
+    signing_key: Any
+    verifying_key: Any
+    public_jwk: dict[str, Any] | None = None
+
+
+def load_signing_key(settings: Settings) -> SigningKey:
+    """The signing key the settings name; a missing or wrong key raises ConfigError."""
+    if settings.jwt_algorithm == "HS256":
+        assert settings.jwt_secret is not None  # noqa: S101  (checked by Settings)
+        secret = settings.jwt_secret.get_secret_value().encode()
+        digest = hashlib.sha256(b"jwt-kid:" + secret).digest()[:12]
+        return SigningKey(_b64url(digest), "HS256", secret, secret)
+    path = settings.private_key_path
+    private_key = _read_private_key(path, settings.jwt_algorithm)
+    jwk = get_default_algorithms()[settings.jwt_algorithm].to_jwk(
+        private_key.public_key(), as_dict=True
+    )
+    kid = thumbprint(jwk)
+    jwk |= {"kid": kid, "alg": settings.jwt_algorithm, "use": "sig"}
+    return SigningKey(
+        kid, settings.jwt_algorithm, private_key, private_key.public_key(), jwk
+    )
+
+
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a public JWK."""
+    members = {name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True)
+    return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def generate_private_key(algorithm: str) -> PrivateKey:
+    if algorithm == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    if algorithm == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if algorithm == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise ValueError(f"{algorithm} does not use a private key file")
+
+
+def ensure_private_key(settings: Settings) -> Path | None:
+    """Create the private key file when the algorithm needs one and it is missing.
+
+    Returns the path of a key it created, None when there was nothing to do. The file
+    is written 0600 in a 0700 folder and never overwritten.
+    """
+    if settings.jwt_algorithm == "HS256":
+        return None
+    path = settings.private_key_path
+    if path.exists():
+        return None
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    pem = generate_private_key(settings.jwt_algorithm).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as key_file:
+        key_file.write(pem)
+    return path
+
+
+def _read_private_key(path: Path, algorithm: str) -> PrivateKey:
+    fix = "point JWT_PRIVATE_KEY_FILE at a matching key, or remove the file and run"
+    fix += " `serve` to create one"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"JWT_PRIVATE_KEY_FILE: {path} does not exist; run `serve` to create it"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"JWT_PRIVATE_KEY_FILE: {path} cannot be read ({exc.strerror})"
+        ) from None
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"JWT_PRIVATE_KEY_FILE: {path} is not an unencrypted PEM private key; {fix}"
+        ) from None
+    expected = {
+        "RS256": "an RSA key of 2048 bits or more",
+        "ES256": "an EC P-256 key",
+        "EdDSA": "an Ed25519 key",
+    }[algorithm]
+    if algorithm == "RS256" and isinstance(key, rsa.RSAPrivateKey):
+        if key.key_size >= MIN_RSA_BITS:
+            return key
+    elif algorithm == "ES256" and isinstance(key, ec.EllipticCurvePrivateKey):
+        if isinstance(key.curve, ec.SECP256R1):
+            return key
+    elif algorithm == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey):
+        return key
+    raise ConfigError(
+        f"JWT_PRIVATE_KEY_FILE: {path} does not match JWT_ALGORITHM={algorithm},"
+        f" which needs {expected}; {fix}"
+    )
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

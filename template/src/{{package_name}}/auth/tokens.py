@@ -1,0 +1,159 @@
+"""The token handler: signs access tokens and verifies them strictly (RFC 8725, 9068).
+
+`decode_jwt` trusts nothing in a token before its signature is checked with the one
+configured key and algorithm, and then checks every claim and its JSON type itself.
+Every failure is an `InvalidToken`, whatever PyJWT or the input did.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from .errors import InvalidToken
+from .keys import SigningKey
+
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  (a media type, not a secret)
+MAX_TOKEN_LENGTH = 8192
+# Three base64url segments, the signature non-empty: refuses `alg: none` tokens,
+# JWE (five segments), JSON serialization, padding, whitespace and NUL at once.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "nbf", "jti"]
+_INT_CLAIMS = ("exp", "iat", "nbf")
+_STR_CLAIMS = ("iss", "sub", "jti", "scope", "sid", "email")
+LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """The verified claims of an access token: who the caller is and may do."""
+
+    subject: str
+    email: str
+    scopes: frozenset[str]
+    roles: frozenset[str]
+    token_id: str
+    session_id: str
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_in: int
+    claims: AccessClaims
+
+
+class TokenHandler:
+    """Signs and verifies the service's access tokens with one pinned key."""
+
+    def __init__(
+        self, key: SigningKey, *, issuer: str, audience: str, lifetime_seconds: int
+    ) -> None:
+        self.key = key
+        self.issuer = issuer
+        self.audience = audience
+        self.lifetime_seconds = lifetime_seconds
+
+    def sign_jwt(
+        self,
+        *,
+        subject: str,
+        email: str,
+        scopes: Iterable[str],
+        roles: Iterable[str],
+        session_id: str | None = None,
+    ) -> IssuedToken:
+        now = int(time.time())
+        claims = AccessClaims(
+            subject=subject,
+            email=email,
+            scopes=frozenset(scopes),
+            roles=frozenset(roles),
+            token_id=secrets.token_urlsafe(16),
+            session_id=session_id or secrets.token_urlsafe(16),
+            issued_at=now,
+            expires_at=now + self.lifetime_seconds,
+        )
+        payload = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": claims.subject,
+            "exp": claims.expires_at,
+            "iat": now,
+            "nbf": now,
+            "jti": claims.token_id,
+            "sid": claims.session_id,
+            "scope": " ".join(sorted(claims.scopes)),
+            "roles": sorted(claims.roles),
+            "email": claims.email,
+        }
+        token = jwt.encode(
+            payload,
+            self.key.signing_key,
+            algorithm=self.key.algorithm,
+            headers={"typ": ACCESS_TOKEN_TYPE, "kid": self.key.kid},
+        )
+        return IssuedToken(token, self.lifetime_seconds, claims)
+
+    def decode_jwt(self, token: str) -> AccessClaims:
+        """The verified claims of `token`; raises InvalidToken for any fault."""
+        if len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):
+            raise InvalidToken("not a compact JWS")
+        try:
+            header = jwt.get_unverified_header(token)
+            self._check_header(header)
+            payload = jwt.decode(
+                token,
+                self.key.verifying_key,
+                algorithms=[self.key.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": _REQUIRED_CLAIMS, "strict_aud": True},
+            )
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise InvalidToken(type(exc).__name__) from None
+        return self._claims(payload)
+
+    def _check_header(self, header: dict[str, Any]) -> None:
+        # jku, x5u, jwk, x5c and crit are refused here, before anything could use them.
+        if not header.keys() <= _ALLOWED_HEADER:
+            raise InvalidToken("unexpected header parameter")
+        if header.get("typ") != ACCESS_TOKEN_TYPE:
+            raise InvalidToken("not an access token")
+        if header.get("kid") != self.key.kid or header.get("alg") != self.key.algorithm:
+            raise InvalidToken("unknown key or algorithm")
+
+    def _claims(self, payload: dict[str, Any]) -> AccessClaims:
+        # PyJWT accepts exp: "9999999999" and 1e20; JSON integers only here.
+        for name in _INT_CLAIMS:
+            value = payload.get(name)
+            if type(value) is not int:
+                raise InvalidToken(f"{name} is not an integer")
+        for name in _STR_CLAIMS:
+            if not isinstance(payload.get(name), str):
+                raise InvalidToken(f"{name} is not a string")
+        if payload["iss"] != self.issuer or payload["aud"] != self.audience:
+            raise InvalidToken("wrong issuer or audience")
+        roles = payload.get("roles")
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise InvalidToken("roles is not a list of strings")
+        return AccessClaims(
+            subject=payload["sub"],
+            email=payload["email"],
+            scopes=frozenset(payload["scope"].split()),
+            roles=frozenset(roles),
+            token_id=payload["jti"],
+            session_id=payload["sid"],
+            issued_at=payload["iat"],
+            expires_at=payload["exp"],
+        )

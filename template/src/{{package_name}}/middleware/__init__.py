@@ -1,0 +1,1 @@
+"""Pure ASGI middleware; authentication itself is a dependency, not a middleware."""

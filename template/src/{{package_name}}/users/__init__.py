@@ -1,0 +1,1 @@
+"""Accounts: model, schemas, service and routes."""

@@ -16,8 +16,9 @@ from typing import Any
 
 import jwt
 
+from ..config import Settings
 from .errors import InvalidToken
-from .keys import SigningKey
+from .keys import SigningKey, load_signing_key
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  (a media type, not a secret)
 MAX_TOKEN_LENGTH = 8192
@@ -62,6 +63,16 @@ class TokenHandler:
         self.issuer = issuer
         self.audience = audience
         self.lifetime_seconds = lifetime_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenHandler:
+        """The handler the settings describe; raises ConfigError for a bad key."""
+        return cls(
+            load_signing_key(settings),
+            issuer=settings.token_issuer,
+            audience=settings.jwt_audience,
+            lifetime_seconds=settings.access_token_minutes * 60,
+        )
 
     def sign_jwt(
         self,

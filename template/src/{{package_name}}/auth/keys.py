@@ -66,9 +66,9 @@ def thumbprint(jwk: dict[str, Any]) -> str:
     return _b64url(hashlib.sha256(canonical.encode()).digest())
 
 
-def generate_private_key(algorithm: str) -> PrivateKey:
+def generate_private_key(algorithm: str, *, rsa_bits: int = 3072) -> PrivateKey:
     if algorithm == "RS256":
-        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
     if algorithm == "ES256":
         return ec.generate_private_key(ec.SECP256R1())
     if algorithm == "EdDSA":

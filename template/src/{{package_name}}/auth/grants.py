@@ -1,4 +1,4 @@
-"""Password logins shared by the login routes: check credentials, grant scopes, issue.
+"""Password logins shared by the login routes: check the credentials.
 
 Unknown account, wrong password and disabled account take the same time and give
 the same answer, so a login never tells whether an account exists.
@@ -7,27 +7,14 @@ the same answer, so a login never tells whether an account exists.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..users.models import User
 from ..users.service import get_user_by_email
 from .passwords import PasswordService
-from .permissions import allowed_scopes
-from .tokens import TokenHandler
 
 audit = logging.getLogger(__name__.rsplit(".", 2)[0] + ".audit")
-
-
-class TokenResponse(BaseModel):
-    """An access token (RFC 6749 §5.1); sent with `Cache-Control: no-store`."""
-
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105  (a token type, not a secret)
-    expires_in: int
-    scope: str
 
 
 async def authenticate(
@@ -54,18 +41,3 @@ async def authenticate(
         await session.commit()
     audit.info("login.succeeded", extra={"user_id": str(user.id)})
     return user
-
-
-def issue_access_token(
-    tokens: TokenHandler, user: User, scopes: Iterable[str] | None = None
-) -> TokenResponse:
-    """Sign an access token for `user`; `scopes` defaults to all the user may have."""
-    granted = allowed_scopes(user.roles) if scopes is None else frozenset(scopes)
-    issued = tokens.sign_jwt(
-        subject=str(user.id), email=user.email, scopes=granted, roles=user.roles
-    )
-    return TokenResponse(
-        access_token=issued.token,
-        expires_in=issued.expires_in,
-        scope=" ".join(sorted(granted)),
-    )

@@ -27,3 +27,6 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow
     )
+    # Unix time: access tokens issued before it are dead (password, role or status
+    # change, "log out everywhere").
+    tokens_valid_after: Mapped[int] = mapped_column(default=0)

@@ -1,15 +1,23 @@
-"""Account routes: the caller's own account, and the administrators' list."""
+"""Account routes: your own account, and the administrators' view of all accounts."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from ..auth.dependencies import CurrentUser, require_roles, require_scopes
+from ..auth.dependencies import (
+    CurrentUser,
+    PasswordsDep,
+    SessionsDep,
+    require_roles,
+    require_scopes,
+)
 from ..auth.permissions import ADMIN
 from ..db import SessionDep
-from .schemas import Me, UserOut
+from .models import User
+from .schemas import AccountUpdate, Me, PasswordChange, UserOut
 from .service import list_users
 
 router = APIRouter(tags=["users"])
@@ -31,6 +39,35 @@ async def read_me(user: CurrentUser) -> Me:
     )
 
 
+@router.post(
+    "/users/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_scopes("profile")],
+)
+async def change_password(
+    body: PasswordChange,
+    user: CurrentUser,
+    session: SessionDep,
+    passwords: PasswordsDep,
+    sessions: SessionsDep,
+) -> Response:
+    """Change your password. Needs the current one; every session ends, this one
+    included, so log in again afterwards."""
+    account = await session.get(User, uuid.UUID(user.subject))
+    if account is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Account not found.")
+    valid, _ = await passwords.verify_and_update(
+        body.current_password, account.password_hash
+    )
+    if not valid:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "The current password is incorrect."
+        )
+    account.password_hash = await passwords.hash(body.new_password)
+    await sessions.end_all_sessions(session, account)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @admin_router.get("/users")
 async def read_users(
     session: SessionDep,
@@ -40,3 +77,36 @@ async def read_users(
     """Every account, oldest first (administrators only)."""
     users = await list_users(session, offset=offset, limit=limit)
     return [UserOut.model_validate(user) for user in users]
+
+
+@admin_router.patch("/users/{user_id}")
+async def update_user(
+    user_id: uuid.UUID,
+    body: AccountUpdate,
+    session: SessionDep,
+    sessions: SessionsDep,
+) -> UserOut:
+    """Change an account's roles or disable it; its existing tokens stop working."""
+    account = await session.get(User, user_id)
+    if account is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Account not found.")
+    if body.roles is not None:
+        account.roles = list(dict.fromkeys(body.roles))
+    if body.is_active is not None:
+        account.is_active = body.is_active
+    await sessions.end_all_sessions(session, account)
+    return UserOut.model_validate(account)
+
+
+@admin_router.delete(
+    "/users/{user_id}/sessions", status_code=status.HTTP_204_NO_CONTENT
+)
+async def end_sessions(
+    user_id: uuid.UUID, session: SessionDep, sessions: SessionsDep
+) -> Response:
+    """Log an account out everywhere: every token issued so far stops working."""
+    account = await session.get(User, user_id)
+    if account is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Account not found.")
+    await sessions.end_all_sessions(session, account)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

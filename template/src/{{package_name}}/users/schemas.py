@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
@@ -25,6 +26,33 @@ class RegisterRequest(BaseModel):
         if problem:
             raise ValueError(problem)
         return self
+
+
+class PasswordChange(BaseModel):
+    """The current password, and the new one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(max_length=MAX_LENGTH, repr=False)
+    new_password: str = Field(max_length=MAX_LENGTH, repr=False)
+
+    @model_validator(mode="after")
+    def _acceptable_password(self) -> PasswordChange:
+        problem = password_problem(self.new_password)
+        if problem:
+            raise ValueError(problem)
+        if self.new_password == self.current_password:
+            raise ValueError("The new password must differ from the current one.")
+        return self
+
+
+class AccountUpdate(BaseModel):
+    """What an administrator may change: roles and whether the account is active."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[Literal["user", "admin"]] | None = Field(default=None, min_length=1)
+    is_active: bool | None = None
 
 
 class UserOut(BaseModel):

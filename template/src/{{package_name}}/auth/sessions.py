@@ -1,0 +1,129 @@
+"""Login sessions: token pairs, refresh, logout and ending every session of a user."""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..users.models import User
+from .errors import OAuthError
+from .permissions import allowed_scopes, parse_scope
+from .refresh import (
+    RefreshRejected,
+    ScopeNotGranted,
+    revoke_family,
+    revoke_user_families,
+    rotate,
+    start_family,
+)
+from .revocation import RevocationList
+from .tokens import AccessClaims, TokenHandler
+
+
+class TokenPair(BaseModel):
+    """RFC 6749 §5.1 token response; sent with `Cache-Control: no-store`."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105  (a token type, not a secret)
+    expires_in: int
+    scope: str
+
+
+class SessionManager:
+    """Issues, refreshes and revokes token pairs."""
+
+    def __init__(
+        self,
+        tokens: TokenHandler,
+        revocations: RevocationList,
+        refresh_lifetime_seconds: int,
+    ) -> None:
+        self.tokens = tokens
+        self.revocations = revocations
+        self.refresh_lifetime_seconds = refresh_lifetime_seconds
+
+    async def login(
+        self, session: AsyncSession, user: User, scopes: frozenset[str] | None = None
+    ) -> TokenPair:
+        """Start a session for `user`; `scopes` defaults to all the user may have."""
+        granted = allowed_scopes(user.roles) if scopes is None else scopes
+        scope = " ".join(sorted(granted))
+        family = await start_family(
+            session, user.id, scope, self.refresh_lifetime_seconds
+        )
+        return self._pair(user, family.token, family.family_id, granted)
+
+    async def refresh(
+        self, session: AsyncSession, refresh_token: str, scope: str | None = None
+    ) -> TokenPair:
+        """Rotate `refresh_token`; raises OAuthError invalid_grant / invalid_scope.
+
+        The new tokens never carry more than the session was granted, nor more than
+        the user's current roles allow; `scope` may narrow them further.
+        """
+        requested = frozenset(parse_scope(scope))
+        try:
+            rotation = await rotate(session, refresh_token, requested)
+        except ScopeNotGranted:
+            raise OAuthError(
+                "invalid_scope", "Refresh cannot widen the scope."
+            ) from None
+        except RefreshRejected as exc:
+            if exc.family_id is not None:
+                await self._revoke_session(session, exc.family_id)
+            raise OAuthError("invalid_grant", "The refresh token is invalid.") from None
+        user = await session.get(User, rotation.user_id)
+        if user is None or not user.is_active:
+            await revoke_family(session, rotation.family_id)
+            raise OAuthError("invalid_grant", "The refresh token is invalid.")
+        granted = requested or frozenset(rotation.scope.split())
+        granted &= allowed_scopes(user.roles)
+        return self._pair(user, rotation.token, rotation.family_id, granted)
+
+    async def logout(self, session: AsyncSession, claims: AccessClaims) -> None:
+        """Deny this access token until it expires and end its session. Idempotent."""
+        await self.revocations.revoke(
+            session, "jti", claims.token_id, expires_at=claims.expires_at
+        )
+        await revoke_family(session, claims.session_id)
+        await self._revoke_session(session, claims.session_id)
+
+    async def end_all_sessions(self, session: AsyncSession, user: User) -> None:
+        """Kill every token of `user` issued until now (refresh and access)."""
+        now = int(time.time())
+        user.tokens_valid_after = now
+        await session.commit()
+        for family_id in await revoke_user_families(session, user.id):
+            await self._revoke_session(session, family_id)
+        await self.revocations.revoke(
+            session,
+            "user",
+            str(user.id),
+            not_before=now,
+            expires_at=now + self.tokens.lifetime_seconds,
+        )
+
+    async def _revoke_session(self, session: AsyncSession, family_id: str) -> None:
+        # Access tokens of the session die too; they all expire within a lifetime.
+        expires_at = int(time.time()) + self.tokens.lifetime_seconds
+        await self.revocations.revoke(session, "sid", family_id, expires_at=expires_at)
+
+    def _pair(
+        self, user: User, refresh_token: str, family_id: str, scopes: frozenset[str]
+    ) -> TokenPair:
+        issued = self.tokens.sign_jwt(
+            subject=str(user.id),
+            email=user.email,
+            scopes=scopes,
+            roles=user.roles,
+            session_id=family_id,
+        )
+        return TokenPair(
+            access_token=issued.token,
+            refresh_token=refresh_token,
+            expires_in=issued.expires_in,
+            scope=" ".join(sorted(scopes)),
+        )

@@ -15,5 +15,5 @@ router = APIRouter(tags=["auth"])
 async def jwks(tokens: TokensDep, response: Response) -> dict[str, Any]:
     """The JSON Web Key Set of the keys that sign access tokens (RFC 7517)."""
     response.headers["Cache-Control"] = "public, max-age=300"
-    jwk = tokens.key.public_jwk
-    return {"keys": [jwk] if jwk else []}
+    keys = tokens.keyring.verifiers.values()
+    return {"keys": [key.public_jwk for key in keys if key.public_jwk is not None]}

@@ -1,13 +1,16 @@
-"""The access-token signing key: loaded from settings, created when missing, published.
+"""Access-token signing keys: loaded from settings, created when missing, published.
 
 HS256 signs with `JWT_SECRET`; RS256, ES256 and EdDSA with the PEM private key in
-`JWT_PRIVATE_KEY_FILE`. Each key has a `kid`: the RFC 7638 thumbprint of its public
-key, or a hash of the secret (never the secret itself).
+`JWT_PRIVATE_KEY_FILE`. Keys being rotated out (`JWT_PREVIOUS_SECRETS`,
+`JWT_PREVIOUS_KEY_FILES`) still verify until they are retired. Each key has a `kid`:
+the RFC 7638 thumbprint of its public key, or a hash of the secret (never the
+secret itself).
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -40,23 +43,50 @@ class SigningKey:
     public_jwk: dict[str, Any] | None = None
 
 
-def load_signing_key(settings: Settings) -> SigningKey:
-    """The signing key the settings name; a missing or wrong key raises ConfigError."""
+@dataclass(frozen=True, slots=True)
+class Keyring:
+    """The current signing key, and every key that still verifies, by `kid`."""
+
+    current: SigningKey
+    verifiers: dict[str, SigningKey]
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The keys the settings name; a missing or wrong key raises ConfigError."""
     if settings.jwt_algorithm == "HS256":
         assert settings.jwt_secret is not None  # noqa: S101  (checked by Settings)
-        secret = settings.jwt_secret.get_secret_value().encode()
-        digest = hashlib.sha256(b"jwt-kid:" + secret).digest()[:12]
-        return SigningKey(_b64url(digest), "HS256", secret, secret)
-    path = settings.private_key_path
-    private_key = _read_private_key(path, settings.jwt_algorithm)
-    jwk = get_default_algorithms()[settings.jwt_algorithm].to_jwk(
+        current = secret_key(settings.jwt_secret.get_secret_value())
+        previous = [
+            secret_key(secret.get_secret_value())
+            for secret in settings.jwt_previous_secrets
+        ]
+    else:
+        algorithm = settings.jwt_algorithm
+        current = file_key(settings.private_key_path, algorithm)
+        previous = [
+            file_key(path, algorithm) for path in settings.jwt_previous_key_files
+        ]
+    verifiers = {key.kid: key for key in previous}
+    verifiers[current.kid] = current
+    return Keyring(current, verifiers)
+
+
+def secret_key(secret: str) -> SigningKey:
+    """An HS256 key; its kid is a hash of the secret."""
+    raw = secret.encode()
+    digest = hashlib.sha256(b"jwt-kid:" + raw).digest()[:12]
+    return SigningKey(_b64url(digest), "HS256", raw, raw)
+
+
+def file_key(path: Path, algorithm: str) -> SigningKey:
+    """An asymmetric key from a PEM file; its kid is the RFC 7638 thumbprint."""
+    private_key = _read_private_key(path, algorithm)
+    jwk = get_default_algorithms()[algorithm].to_jwk(
         private_key.public_key(), as_dict=True
     )
     kid = thumbprint(jwk)
-    jwk |= {"kid": kid, "alg": settings.jwt_algorithm, "use": "sig"}
-    return SigningKey(
-        kid, settings.jwt_algorithm, private_key, private_key.public_key(), jwk
-    )
+    jwk |= {"kid": kid, "alg": algorithm, "use": "sig"}
+    return SigningKey(kid, algorithm, private_key, private_key.public_key(), jwk)
 
 
 def thumbprint(jwk: dict[str, Any]) -> str:
@@ -79,16 +109,21 @@ def generate_private_key(algorithm: str, *, rsa_bits: int = 3072) -> PrivateKey:
 def ensure_private_key(settings: Settings) -> Path | None:
     """Create the private key file when the algorithm needs one and it is missing.
 
-    Returns the path of a key it created, None when there was nothing to do. The file
-    is written 0600 in a 0700 folder and never overwritten.
+    Returns the path of a key it created, None when there was nothing to do.
     """
     if settings.jwt_algorithm == "HS256":
         return None
     path = settings.private_key_path
     if path.exists():
         return None
+    write_private_key(path, generate_private_key(settings.jwt_algorithm))
+    return path
+
+
+def write_private_key(path: Path, key: PrivateKey) -> None:
+    """Write `key` as PEM, 0600 in a 0700 folder; never overwrites a file."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    pem = generate_private_key(settings.jwt_algorithm).private_bytes(
+    pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
@@ -96,7 +131,6 @@ def ensure_private_key(settings: Settings) -> Path | None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as key_file:
         key_file.write(pem)
-    return path
 
 
 def _read_private_key(path: Path, algorithm: str) -> PrivateKey:
@@ -113,7 +147,7 @@ def _read_private_key(path: Path, algorithm: str) -> PrivateKey:
             f"JWT_PRIVATE_KEY_FILE: {path} cannot be read ({exc.strerror})"
         ) from None
     try:
-        key = serialization.load_pem_private_key(data, password=None)
+        key = _load_pem(data)
     except (ValueError, TypeError):
         raise ConfigError(
             f"JWT_PRIVATE_KEY_FILE: {path} is not an unencrypted PEM private key; {fix}"
@@ -135,6 +169,13 @@ def _read_private_key(path: Path, algorithm: str) -> PrivateKey:
         f"JWT_PRIVATE_KEY_FILE: {path} does not match JWT_ALGORITHM={algorithm},"
         f" which needs {expected}; {fix}"
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_pem(data: bytes) -> object:
+    # Parsing checks an RSA key's consistency, which takes tens of milliseconds:
+    # worth remembering when apps are built repeatedly (tests, reloads).
+    return serialization.load_pem_private_key(data, password=None)
 
 
 def _b64url(data: bytes) -> str:

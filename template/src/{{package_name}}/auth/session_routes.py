@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..db import SessionDep
 from .dependencies import CurrentSession, SessionsDep
 from .sessions import TokenPair
+from .tokens import MAX_TOKEN_LENGTH
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -15,7 +16,9 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(max_length=512, repr=False)
+    # As long as an access token may be, so that one sent here by mistake is an
+    # invalid_grant rather than a malformed request.
+    refresh_token: str = Field(max_length=MAX_TOKEN_LENGTH, repr=False)
     scope: str | None = Field(default=None, max_length=1024)
 
 

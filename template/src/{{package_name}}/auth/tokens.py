@@ -18,7 +18,7 @@ import jwt
 
 from ..config import Settings
 from .errors import InvalidToken
-from .keys import SigningKey, load_signing_key
+from .keys import Keyring, SigningKey, load_keyring
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  (a media type, not a secret)
 MAX_TOKEN_LENGTH = 8192
@@ -57,9 +57,10 @@ class TokenHandler:
     """Signs and verifies the service's access tokens with one pinned key."""
 
     def __init__(
-        self, key: SigningKey, *, issuer: str, audience: str, lifetime_seconds: int
+        self, keyring: Keyring, *, issuer: str, audience: str, lifetime_seconds: int
     ) -> None:
-        self.key = key
+        self.keyring = keyring
+        self.key = keyring.current
         self.issuer = issuer
         self.audience = audience
         self.lifetime_seconds = lifetime_seconds
@@ -68,7 +69,7 @@ class TokenHandler:
     def from_settings(cls, settings: Settings) -> TokenHandler:
         """The handler the settings describe; raises ConfigError for a bad key."""
         return cls(
-            load_signing_key(settings),
+            load_keyring(settings),
             issuer=settings.token_issuer,
             audience=settings.jwt_audience,
             lifetime_seconds=settings.access_token_minutes * 60,
@@ -121,11 +122,11 @@ class TokenHandler:
             raise InvalidToken("not a compact JWS")
         try:
             header = jwt.get_unverified_header(token)
-            self._check_header(header)
+            key = self._key_for(header)
             payload = jwt.decode(
                 token,
-                self.key.verifying_key,
-                algorithms=[self.key.algorithm],
+                key.verifying_key,
+                algorithms=[key.algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
                 leeway=LEEWAY_SECONDS,
@@ -135,14 +136,18 @@ class TokenHandler:
             raise InvalidToken(type(exc).__name__) from None
         return self._claims(payload)
 
-    def _check_header(self, header: dict[str, Any]) -> None:
+    def _key_for(self, header: dict[str, Any]) -> SigningKey:
         # jku, x5u, jwk, x5c and crit are refused here, before anything could use them.
         if not header.keys() <= _ALLOWED_HEADER:
             raise InvalidToken("unexpected header parameter")
         if header.get("typ") != ACCESS_TOKEN_TYPE:
             raise InvalidToken("not an access token")
-        if header.get("kid") != self.key.kid or header.get("alg") != self.key.algorithm:
+        # The kid is only ever a key into our own map; each key pins its algorithm.
+        kid = header.get("kid")
+        key = self.keyring.verifiers.get(kid) if isinstance(kid, str) else None
+        if key is None or header.get("alg") != key.algorithm:
             raise InvalidToken("unknown key or algorithm")
+        return key
 
     def _claims(self, payload: dict[str, Any]) -> AccessClaims:
         # PyJWT accepts exp: "9999999999" and 1e20; JSON integers only here.

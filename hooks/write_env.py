@@ -22,7 +22,7 @@ from pathlib import Path
 # A "dev-" prefix marks secrets made for a development checkout: the service refuses
 # them when ENVIRONMENT=production, so a laptop's .env cannot become production's.
 SECRET_SETTINGS = frozenset({"JWT_SECRET"})
-DEV_SECRET_PREFIX = "dev-"
+DEV_SECRET_PREFIX = "dev-"  # noqa: S105  (a marker, not a secret)
 SECRET_BYTES = 32  # 256 bits
 
 HEADER = """\
@@ -70,7 +70,7 @@ def missing_lines(example: str, current: str) -> list[str]:
 
 
 def update_env(project: Path) -> list[str]:
-    """Bring `project/.env` up to date with `project/.env.example`; return added names."""
+    """Bring `project/.env` up to date with `.env.example`; return the added names."""
     example_path = project / ".env.example"
     env_path = project / ".env"
     if not example_path.is_file():

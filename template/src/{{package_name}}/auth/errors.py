@@ -35,6 +35,10 @@ class MissingRole(AuthError):
     """Raised when an authenticated caller lacks every role a route accepts (403)."""
 
 
+class CSRFFailed(AuthError):
+    """Raised when a cookie-authenticated unsafe request lacks the CSRF proof (403)."""
+
+
 class LoginFailed(AuthError):
     """Raised by a login that fails, whatever the cause: one answer for all (401)."""
 

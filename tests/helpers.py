@@ -1,0 +1,104 @@
+"""Render the template from the working tree and run tools in the rendered project."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+Answers = Mapping[str, Any]
+
+# The answer sets CI renders and checks: every method alone and together, every
+# signing algorithm, and the optional module turned off.
+ANSWER_SETS = [
+    pytest.param({"auth_methods": ["jwt"]}, id="jwt"),
+    pytest.param({"auth_methods": ["oauth2_password"]}, id="oauth2_password"),
+    pytest.param({"auth_methods": ["jwt", "oauth2_password"]}, id="both-HS256"),
+    pytest.param(
+        {"auth_methods": ["jwt", "oauth2_password"], "jwt_algorithm": "RS256"},
+        id="both-RS256",
+    ),
+    pytest.param(
+        {"auth_methods": ["jwt", "oauth2_password"], "jwt_algorithm": "ES256"},
+        id="both-ES256",
+    ),
+    pytest.param(
+        {"auth_methods": ["jwt", "oauth2_password"], "jwt_algorithm": "EdDSA"},
+        id="both-EdDSA",
+    ),
+    pytest.param(
+        {"auth_methods": ["jwt", "oauth2_password"], "token_transport": "cookie"},
+        id="both-cookie",
+    ),
+    pytest.param({"allow_registration": False}, id="no-registration"),
+]
+
+
+def render(destination: Path, answers: Answers) -> Path:
+    """Render the template, uncommitted changes included, with `answers` and defaults.
+
+    `vcs_ref="HEAD"`: without it Copier renders the latest tag, not the working tree.
+    """
+    copier.run_copy(
+        src_path=str(REPO_ROOT),
+        dst_path=str(destination),
+        data=dict(answers),
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return destination
+
+
+def project_env() -> dict[str, str]:
+    """Environment for uv in a rendered project: its own .venv, this interpreter."""
+    env = dict(os.environ)
+    # Set by nox: uv would otherwise use (or warn about) the session's environment.
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    env["UV_PYTHON"] = sys.executable
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    return env
+
+
+def run(
+    command: list[str], cwd: Path, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` in `cwd`; stdout and stderr together in `.stdout`."""
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=project_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root`, by POSIX relative path."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def env_value(project: Path, name: str) -> str:
+    """The value of setting `name` in the project's .env."""
+    for line in (project / ".env").read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == name:
+            return value.strip()
+    raise KeyError(name)

@@ -1,0 +1,166 @@
+"""copier.yml: answers are validated, and each answer set renders a clean tree."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .helpers import ANSWER_SETS, Answers, env_value, render, tree
+
+Rendered = Callable[[Answers], Path]
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        pytest.param({"package_name": "class"}, "is a Python keyword", id="keyword"),
+        pytest.param(
+            {"package_name": "json"},
+            "would shadow a standard-library or dependency module",
+            id="stdlib-module",
+        ),
+        pytest.param(
+            {"package_name": "1abc"}, "is not a valid package name", id="digit-first"
+        ),
+        pytest.param(
+            {"auth_methods": []},
+            "Choose at least one authentication method",
+            id="no-auth-method",
+        ),
+        pytest.param({"project_slug": "Bad Slug"}, "is not a valid slug", id="slug"),
+        pytest.param(
+            {"cors_origins": ["*"]}, '"*" is not an allowed origin', id="cors-wildcard"
+        ),
+        pytest.param(
+            {"access_token_minutes": 0},
+            "Access tokens should live between 1 and 1440 minutes",
+            id="token-lifetime",
+        ),
+    ],
+)
+def test_invalid_answer_refused_with_validator_message(
+    tmp_path: Path, answers: Answers, message: str
+) -> None:
+    destination = tmp_path / "project"
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render(destination, answers)
+
+    assert not destination.exists()
+
+
+def test_render_defaults_names_project_my_api(rendered: Rendered) -> None:
+    project = rendered({})
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["project_slug"] == "my-api"
+    assert answers["package_name"] == "my_api"
+    assert (project / "src" / "my_api" / "__init__.py").is_file()
+    assert 'name = "my-api"' in (project / "pyproject.toml").read_text()
+
+
+def test_answers_file_records_token_settings(tmp_path: Path) -> None:
+    # `copier update` replays the answers file: an answer missing there silently
+    # falls back to its default (HS256) on the next update.
+    project = render(
+        tmp_path / "project", {"jwt_algorithm": "EdDSA", "access_token_minutes": 5}
+    )
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["jwt_algorithm"] == "EdDSA"
+    assert answers["access_token_minutes"] == 5
+    assert answers["refresh_token_days"] == 7
+
+
+def test_render_defaults_env_has_jwt_secret_and_is_git_ignored(
+    rendered: Rendered,
+) -> None:
+    project = rendered({})
+
+    assert env_value(project, "JWT_SECRET").startswith("dev-")
+    ignored = (project / ".gitignore").read_text().splitlines()
+    assert ".env" in ignored
+    assert "keys/" in ignored
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256", "EdDSA"])
+def test_render_asymmetric_algorithm_env_has_no_jwt_secret(
+    rendered: Rendered, algorithm: str
+) -> None:
+    project = rendered({"jwt_algorithm": algorithm})
+
+    with pytest.raises(KeyError):
+        env_value(project, "JWT_SECRET")
+
+
+def test_render_jwt_secret_only_in_env(rendered: Rendered) -> None:
+    project = rendered({})
+    secret = env_value(project, "JWT_SECRET").encode()
+
+    holders = [name for name, data in tree(project).items() if secret in data]
+
+    assert holders == [".env"]
+
+
+def test_render_twice_same_answers_same_files(tmp_path: Path) -> None:
+    answers = {"project_name": "Twice", "jwt_algorithm": "ES256"}
+    first = tree(render(tmp_path / "first", answers))
+    second = tree(render(tmp_path / "second", answers))
+
+    for files in (first, second):
+        files.pop(".env")
+        recorded = yaml.safe_load(files.pop(".copier-answers.yml"))
+        # A dirty template tree is rendered from a fresh temporary commit each time.
+        recorded.pop("_commit", None)
+        files[".copier-answers.yml"] = yaml.safe_dump(recorded).encode()
+    assert first == second
+
+
+@pytest.mark.parametrize("answers", ANSWER_SETS)
+def test_rendered_tree_is_formatted_and_lint_clean(
+    rendered: Rendered, answers: Answers
+) -> None:
+    project = rendered(answers)
+
+    for command in (["format", "--check", "--diff"], ["check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--no-cache"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, f"ruff {command[0]}:\n{result.stdout}"
+
+
+def test_render_jwt_only_has_login_and_no_password_flow(rendered: Rendered) -> None:
+    auth = rendered({"auth_methods": ["jwt"]}) / "src" / "my_api" / "auth"
+
+    assert (auth / "login.py").is_file()
+    assert not (auth / "password_flow.py").exists()
+    assert "python-multipart" not in (auth.parents[2] / "pyproject.toml").read_text()
+
+
+def test_render_oauth2_password_only_has_password_flow_and_no_login(
+    rendered: Rendered,
+) -> None:
+    auth = rendered({"auth_methods": ["oauth2_password"]}) / "src" / "my_api" / "auth"
+
+    assert (auth / "password_flow.py").is_file()
+    assert not (auth / "login.py").exists()
+    assert "python-multipart" in (auth.parents[2] / "pyproject.toml").read_text()
+
+
+def test_render_without_registration_has_no_registration_module(
+    rendered: Rendered,
+) -> None:
+    auth = rendered({"allow_registration": False}) / "src" / "my_api" / "auth"
+
+    assert not (auth / "registration.py").exists()
+    assert (auth / "login.py").is_file()

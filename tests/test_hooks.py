@@ -1,0 +1,171 @@
+"""hooks/write_env.py: .env gets every missing setting and never loses a line."""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import stat
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from .helpers import REPO_ROOT
+
+EXAMPLE = """\
+# Settings, documented.
+ENVIRONMENT=development
+
+# Commented settings show defaults and are not copied.
+# DATABASE_URL=sqlite+aiosqlite:///./app.db
+JWT_SECRET=
+"""
+
+
+def load_hook() -> ModuleType:
+    path = REPO_ROOT / "hooks" / "write_env.py"
+    spec = importlib.util.spec_from_file_location("write_env", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+write_env = load_hook()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / ".env.example").write_text(EXAMPLE, encoding="utf-8")
+    return tmp_path
+
+
+def read_env(project: Path) -> str:
+    return (project / ".env").read_text(encoding="utf-8")
+
+
+def setting(text: str, name: str) -> str:
+    values = [
+        line.partition("=")[2] for line in text.splitlines() if line.startswith(name)
+    ]
+    assert len(values) == 1, text
+    return values[0]
+
+
+def test_update_env_new_env_gets_every_active_setting(project: Path) -> None:
+    added = write_env.update_env(project)
+
+    assert added == ["ENVIRONMENT", "JWT_SECRET"]
+    text = read_env(project)
+    assert setting(text, "ENVIRONMENT") == "development"
+    assert text.startswith(write_env.HEADER)
+
+
+def test_update_env_secret_is_fresh_and_256_bits(project: Path) -> None:
+    write_env.update_env(project)
+
+    secret = setting(read_env(project), "JWT_SECRET")
+    assert secret.startswith("dev-")
+    encoded = secret.removeprefix("dev-")
+    raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    assert len(raw) >= 32
+
+
+def test_update_env_new_env_is_private(project: Path) -> None:
+    write_env.update_env(project)
+
+    mode = stat.S_IMODE((project / ".env").stat().st_mode)
+    assert mode == 0o600
+
+
+def test_update_env_commented_example_line_not_copied(project: Path) -> None:
+    write_env.update_env(project)
+
+    assert "DATABASE_URL" not in read_env(project)
+
+
+def test_update_env_existing_lines_kept_byte_for_byte(project: Path) -> None:
+    before = (
+        b"# my notes\n"
+        b"ENVIRONMENT=production  \n"
+        b"JWT_SECRET='kept, not rotated'\n"
+        b"CUSTOM=1\n"
+    )
+    (project / ".env").write_bytes(before)
+
+    added = write_env.update_env(project)
+
+    assert added == []
+    assert (project / ".env").read_bytes() == before
+
+
+def test_update_env_appends_only_missing_settings(project: Path) -> None:
+    before = b"JWT_SECRET=mine\r\nCUSTOM=1\n"
+    (project / ".env").write_bytes(before)
+
+    added = write_env.update_env(project)
+
+    after = (project / ".env").read_bytes()
+    assert added == ["ENVIRONMENT"]
+    assert after.startswith(before)
+    assert after[len(before) :] == b"ENVIRONMENT=development\n"
+
+
+def test_update_env_exported_setting_counts_as_present(project: Path) -> None:
+    (project / ".env").write_text("export JWT_SECRET=mine\n", encoding="utf-8")
+
+    assert write_env.update_env(project) == ["ENVIRONMENT"]
+    assert read_env(project).count("JWT_SECRET") == 1
+
+
+def test_update_env_second_run_adds_nothing(project: Path) -> None:
+    write_env.update_env(project)
+    first = (project / ".env").read_bytes()
+
+    assert write_env.update_env(project) == []
+    assert (project / ".env").read_bytes() == first
+
+
+def test_update_env_no_trailing_newline_gets_one_before_appending(
+    project: Path,
+) -> None:
+    (project / ".env").write_text("CUSTOM=1", encoding="utf-8")
+
+    write_env.update_env(project)
+
+    lines = read_env(project).splitlines()
+    assert lines[0] == "CUSTOM=1"
+    assert lines[1] == "ENVIRONMENT=development"
+    assert lines[2].startswith("JWT_SECRET=dev-")
+
+
+def test_update_env_without_example_does_nothing(tmp_path: Path) -> None:
+    assert write_env.update_env(tmp_path) == []
+    assert not (tmp_path / ".env").exists()
+
+
+def test_update_env_secrets_differ_between_projects(tmp_path: Path) -> None:
+    secrets = []
+    for name in ("one", "two"):
+        project = tmp_path / name
+        project.mkdir()
+        (project / ".env.example").write_text(EXAMPLE, encoding="utf-8")
+        write_env.update_env(project)
+        secrets.append(setting(read_env(project), "JWT_SECRET"))
+
+    assert secrets[0] != secrets[1]
+
+
+def test_main_prints_setting_names_never_values(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(project)
+
+    assert write_env.main() == 0
+
+    output = capsys.readouterr()
+    secret = setting(read_env(project), "JWT_SECRET")
+    assert "JWT_SECRET" in output.out
+    assert secret not in output.out
+    assert secret.removeprefix("dev-") not in output.out + output.err

@@ -1,0 +1,159 @@
+"""Rendered projects set up with uv, pass their own checks, and serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .helpers import ANSWER_SETS, Answers, project_env, render, run
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("timed")]
+
+CHECKS = [
+    ["uv", "run", "ruff", "check"],
+    ["uv", "run", "ruff", "format", "--check"],
+    ["uv", "run", "mypy"],
+    ["uv", "run", "pytest", "-q", "-p", "no:cacheprovider"],
+]
+
+
+def sync(project: Path) -> None:
+    result = run(["uv", "sync", "--quiet"], cwd=project)
+    assert result.returncode == 0, f"uv sync failed:\n{result.stdout}"
+
+
+@pytest.mark.parametrize("answers", ANSWER_SETS)
+def test_rendered_project_passes_its_checks(tmp_path: Path, answers: Answers) -> None:
+    project = render(tmp_path / "project", answers)
+    sync(project)
+
+    failures = []
+    for command in CHECKS:
+        result = run(command, cwd=project)
+        if result.returncode != 0:
+            failures.append(f"$ {' '.join(command)}\n{result.stdout}")
+
+    assert not failures, "\n\n".join(failures)
+
+
+# The smoke test talks to a real server over loopback: never through a proxy.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def call(
+    method: str, url: str, body: dict[str, Any] | None = None, token: str | None = None
+) -> tuple[int, Any, dict[str, str]]:
+    """One HTTP request: status, decoded JSON body (or None), lower-cased headers."""
+    sent = {"Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        sent["Content-Type"] = "application/json"
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    # Only ever http://127.0.0.1: the server this test started.
+    request = urllib.request.Request(url, data=data, headers=sent, method=method)  # noqa: S310
+    try:
+        with _opener.open(request, timeout=30) as response:
+            status, raw, received = response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        status, raw, received = error.code, error.read(), error.headers
+    headers = {name.lower(): value for name, value in received.items()}
+    return status, json.loads(raw) if raw else None, headers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_healthy(
+    url: str, server: subprocess.Popen[bytes], timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"the server stopped (exit {server.returncode})"
+        try:
+            if call("GET", url)[0] == 200:
+                return
+        except OSError:
+            pass  # not listening yet
+        time.sleep(0.5)
+    pytest.fail(f"GET {url} did not answer 200 within {timeout:.0f} s")
+
+
+def forge(token: str) -> str:
+    """The token with its signature's last character changed.
+
+    Flipping the top bit of the character's 6-bit value always changes a bit of the
+    signature: the lowest bits of a base64url tail can be padding.
+    """
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    replacement = alphabet[alphabet.index(token[-1]) ^ 0b100000]
+    return token[:-1] + replacement
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server and its children (`uv run` starts the service as a child)."""
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def test_rendered_service_logs_in_and_refuses_forged_token(tmp_path: Path) -> None:
+    project = render(tmp_path / "project", {})
+    sync(project)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "serve.log"
+    email, password = "ada@example.com", "analytical-engine-1843"
+
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            ["uv", "run", "my-api", "serve", "--port", str(port)],
+            cwd=project,
+            env=project_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_healthy(f"{base}/health", server, timeout=60)
+
+        account = {"email": email, "password": password}
+        status, body, _ = call("POST", f"{base}/auth/register", account)
+        assert status == 201, body
+
+        status, body, _ = call("POST", f"{base}/auth/login", account)
+        assert status == 200, body
+        token = body["access_token"]
+
+        status, body, _ = call("GET", f"{base}/users/me", token=token)
+        assert status == 200, body
+        assert body["email"] == email
+
+        status, body, headers = call("GET", f"{base}/users/me", token=forge(token))
+        assert status == 401, body
+        challenge = headers["www-authenticate"]
+        assert 'error="invalid_token"' in challenge
+        assert "realm=" in challenge
+    finally:
+        stop(server)
+        # Shown by pytest when the test fails.
+        print(log_path.read_text(errors="replace"))

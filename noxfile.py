@@ -2,7 +2,8 @@
 # requires-python = ">=3.11"
 # dependencies = ["nox"]
 # ///
-"""Sessions of the template repository: `nox -s tests`, `nox -s lint`, `nox -s render`.
+"""Sessions of the template repository: `nox -s tests`, `nox -s lint`, `nox -s render`
+and `nox -s matrix`.
 
 Every session runs on the interpreter that runs nox: it never downloads one.
 """
@@ -68,6 +69,19 @@ def render(session: nox.Session) -> None:
         str(ROOT.resolve()),
         str(Path(destination).resolve()),
     )
+
+
+@nox.session(default=False)
+def matrix(session: nox.Session) -> None:
+    """Check the answer matrix: every auth_methods subset, every pair of the rest.
+
+    Renders each combination of the matrix (tests/matrix.py reads the questions and
+    their choices from copier.yml) and runs the rendered project's checks, as many
+    at once as there are CPU cores. `nox -s matrix -- --list` prints the
+    combinations; `-- --workers N` sets how many run at once.
+    """
+    session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("python", "-m", "tests.matrix", *session.posargs)
 
 
 if __name__ == "__main__":

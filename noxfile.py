@@ -2,17 +2,20 @@
 # requires-python = ">=3.11"
 # dependencies = ["nox"]
 # ///
-"""Sessions of the template repository: `nox -s tests`, `nox -s lint`, `nox -s render`
-and `nox -s matrix`.
+"""Sessions of the template repository: `nox -s tests`, `nox -s lint`, `nox -s render`,
+`nox -s matrix` and `nox -s release`.
 
 Every session runs on the interpreter that runs nox: it never downloads one.
 """
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import nox
+from packaging.version import InvalidVersion, Version
 
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -23,6 +26,8 @@ nox.options.sessions = ["lint", "tests"]
 ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 LINTED = ["hooks", "tests", "noxfile.py"]
+RELEASES = ROOT / "releases.toml"
+CHANGELOG = ROOT / "CHANGELOG.md"
 
 
 @nox.session
@@ -82,6 +87,101 @@ def matrix(session: nox.Session) -> None:
     """
     session.install(*nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("python", "-m", "tests.matrix", *session.posargs)
+
+
+def _git(session: nox.Session, *args: str) -> str:
+    output = session.run("git", *args, external=True, silent=True)
+    return str(output).strip()
+
+
+def recorded_releases() -> dict[Version, str]:
+    """The releases file: every released version and the commit its tag points to."""
+    if not RELEASES.is_file():
+        return {}
+    table = tomllib.loads(RELEASES.read_text(encoding="utf-8")).get("releases", {})
+    return {Version(version): commit for version, commit in table.items()}
+
+
+def changelog_section(version: str) -> str | None:
+    """The text of CHANGELOG.md's `## <version>` section, or None."""
+    if not CHANGELOG.is_file():
+        return None
+    text = CHANGELOG.read_text(encoding="utf-8")
+    heading = re.compile(rf"^## {re.escape(version)}(?:\s.*)?$", re.MULTILINE)
+    match = heading.search(text)
+    if match is None:
+        return None
+    following = re.compile(r"^## ", re.MULTILINE).search(text, match.end())
+    return text[match.end() : following.start() if following else len(text)].strip()
+
+
+@nox.session(python=False, default=False)
+def release(session: nox.Session) -> None:
+    """Release the template: `nox -s release -- 0.2.0`.
+
+    Refuses a dirty working tree, a version that is not PEP 440 in its normal form,
+    one not newer than the last recorded release, and a version without a
+    CHANGELOG.md section (`## 0.2.0`) holding a `Migration:` line. Then creates the
+    annotated tag at HEAD, records `version = "<commit>"` in releases.toml and
+    commits that record. Push the tag and the commit yourself.
+    """
+    if len(session.posargs) != 1:
+        session.error("give the version to release: nox -s release -- 0.2.0")
+    name = session.posargs[0]
+    try:
+        version = Version(name)
+    except InvalidVersion:
+        session.error(f"{name!r} is not a PEP 440 version (for example 0.2.0)")
+    if str(version) != name:
+        session.error(f"write the version in its normal form: {version}")
+    if _git(session, "status", "--porcelain"):
+        session.error("the working tree has uncommitted changes: commit them first")
+    recorded = recorded_releases()
+    if recorded and version <= max(recorded):
+        session.error(f"{name} is not newer than the last release, {max(recorded)}")
+    if _git(session, "tag", "--list", name):
+        session.error(f"the tag {name} exists already")
+    section = changelog_section(name)
+    if not section:
+        session.error(
+            f"CHANGELOG.md has no section for {name}: add `## {name}` saying what"
+            " changes for an updated project, with a `Migration:` line"
+        )
+    if not re.search(r"^Migration:\s*\S", section, re.MULTILINE):
+        session.error(
+            f"CHANGELOG.md, section {name}: add a `Migration:` line saying whether"
+            " `copier update` runs a migration (`Migration: none.`)"
+        )
+
+    commit = _git(session, "rev-parse", "HEAD")
+    _git(session, "tag", "--annotate", "-m", f"Release {name}", name, commit)
+    before = RELEASES.read_text(encoding="utf-8") if RELEASES.is_file() else None
+    try:
+        with RELEASES.open("a", encoding="utf-8") as releases:
+            if before is None:
+                releases.write("[releases]\n")
+            releases.write(f'"{name}" = "{commit}"\n')
+        _git(session, "add", "--", RELEASES.name)
+        _git(
+            session,
+            "commit",
+            "--quiet",
+            "-m",
+            f"Record release {name}: the tests replay it from this commit, tags or not",
+            "--",
+            RELEASES.name,
+        )
+    except BaseException:
+        # All or nothing: no tag without its record.
+        _git(session, "tag", "--delete", name)
+        _git(session, "reset", "--quiet", "--", RELEASES.name)
+        if before is None:
+            RELEASES.unlink(missing_ok=True)
+        else:
+            RELEASES.write_text(before, encoding="utf-8")
+        raise
+    session.log(f"Tagged {name} at {commit}; recorded in {RELEASES.name}.")
+    session.log(f"Publish it: git push origin {name} && git push")
 
 
 if __name__ == "__main__":

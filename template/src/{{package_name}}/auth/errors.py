@@ -39,6 +39,14 @@ class CSRFFailed(AuthError):
     """Raised when a cookie-authenticated unsafe request lacks the CSRF proof (403)."""
 
 
+class TooManyAttempts(AuthError):
+    """Raised when an account or client has failed to log in too often (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many login attempts")
+        self.retry_after = max(retry_after, 1)
+
+
 class LoginFailed(AuthError):
     """Raised by a login that fails, whatever the cause: one answer for all (401)."""
 

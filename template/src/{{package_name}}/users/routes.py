@@ -98,6 +98,20 @@ async def update_user(
     return UserOut.model_validate(account)
 
 
+@admin_router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_user(
+    user_id: uuid.UUID, session: SessionDep, sessions: SessionsDep
+) -> Response:
+    """Delete an account; its tokens stop working at once."""
+    account = await session.get(User, user_id)
+    if account is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Account not found.")
+    await sessions.end_all_sessions(session, account)
+    await session.delete(account)
+    await session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @admin_router.delete(
     "/users/{user_id}/sessions", status_code=status.HTTP_204_NO_CONTENT
 )

@@ -78,20 +78,11 @@ async def start_family(
 ) -> Rotation:
     """Start a login session; returns its first refresh token. Commits."""
     now = int(time.time())
-    token = new_token()
-    family_id = secrets.token_urlsafe(16)
-    session.add(
-        RefreshToken(
-            token_hash=hash_token(token),
-            family_id=family_id,
-            user_id=user_id,
-            scope=scope,
-            created_at=now,
-            family_expires_at=now + lifetime_seconds,
-        )
+    family = _add_token(
+        session, secrets.token_urlsafe(16), user_id, scope, now, now + lifetime_seconds
     )
     await session.commit()
-    return Rotation(token, family_id, user_id, scope)
+    return family
 
 
 async def rotate(
@@ -138,10 +129,24 @@ async def rotate(
     if not requested <= set(scope.split()):
         await session.rollback()  # the token stays usable
         raise ScopeNotGranted(family_id)
-    successor = new_token()
+    successor = _add_token(session, family_id, user_id, scope, now, family_expires_at)
+    await session.commit()
+    return successor
+
+
+def _add_token(
+    session: AsyncSession,
+    family_id: str,
+    user_id: uuid.UUID,
+    scope: str,
+    now: int,
+    family_expires_at: int,
+) -> Rotation:
+    """Add a fresh token of the family to the session (not committed)."""
+    token = new_token()
     session.add(
         RefreshToken(
-            token_hash=hash_token(successor),
+            token_hash=hash_token(token),
             family_id=family_id,
             user_id=user_id,
             scope=scope,
@@ -149,8 +154,7 @@ async def rotate(
             family_expires_at=family_expires_at,
         )
     )
-    await session.commit()
-    return Rotation(successor, family_id, user_id, scope)
+    return Rotation(token, family_id, user_id, scope)
 
 
 async def revoke_family(session: AsyncSession, family_id: str) -> None:

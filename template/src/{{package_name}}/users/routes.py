@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.dependencies import (
     CurrentUser,
@@ -26,6 +27,13 @@ admin_router = APIRouter(
     tags=["admin"],
     dependencies=[require_roles(ADMIN), require_scopes("admin")],
 )
+
+
+async def get_account(session: AsyncSession, user_id: uuid.UUID) -> User:
+    account = await session.get(User, user_id)
+    if account is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Account not found.")
+    return account
 
 
 @router.get("/users/me", dependencies=[require_scopes("profile")])
@@ -53,9 +61,7 @@ async def change_password(
 ) -> Response:
     """Change your password. Needs the current one; every session ends, this one
     included, so log in again afterwards."""
-    account = await session.get(User, uuid.UUID(user.subject))
-    if account is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Account not found.")
+    account = await get_account(session, uuid.UUID(user.subject))
     valid, _ = await passwords.verify_and_update(
         body.current_password, account.password_hash
     )
@@ -87,9 +93,7 @@ async def update_user(
     sessions: SessionsDep,
 ) -> UserOut:
     """Change an account's roles or disable it; its existing tokens stop working."""
-    account = await session.get(User, user_id)
-    if account is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Account not found.")
+    account = await get_account(session, user_id)
     if body.roles is not None:
         account.roles = list(dict.fromkeys(body.roles))
     if body.is_active is not None:
@@ -103,9 +107,7 @@ async def delete_user(
     user_id: uuid.UUID, session: SessionDep, sessions: SessionsDep
 ) -> Response:
     """Delete an account; its tokens stop working at once."""
-    account = await session.get(User, user_id)
-    if account is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Account not found.")
+    account = await get_account(session, user_id)
     await sessions.end_all_sessions(session, account)
     await session.delete(account)
     await session.commit()
@@ -119,8 +121,6 @@ async def end_sessions(
     user_id: uuid.UUID, session: SessionDep, sessions: SessionsDep
 ) -> Response:
     """Log an account out everywhere: every token issued so far stops working."""
-    account = await session.get(User, user_id)
-    if account is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Account not found.")
+    account = await get_account(session, user_id)
     await sessions.end_all_sessions(session, account)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -30,6 +30,8 @@ _REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "nbf", "jti"]
 _INT_CLAIMS = ("exp", "iat", "nbf")
 _STR_CLAIMS = ("iss", "sub", "jti", "scope", "sid", "email")
 LEEWAY_SECONDS = 30
+# Verified tokens remembered, so that each token's signature is checked once.
+VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class TokenHandler:
     ) -> None:
         self.keyring = keyring
         self.key = keyring.current
+        self._verified: dict[str, AccessClaims] = {}
         self.issuer = issuer
         self.audience = audience
         self.lifetime_seconds = lifetime_seconds
@@ -117,7 +120,25 @@ class TokenHandler:
         return IssuedToken(token, self.lifetime_seconds, claims)
 
     def decode_jwt(self, token: str) -> AccessClaims:
-        """The verified claims of `token`; raises InvalidToken for any fault."""
+        """The verified claims of `token`; raises InvalidToken for any fault.
+
+        A token verified before is found in a bounded cache: only its time claims
+        are checked again. (Keys change only at a restart, which empties the cache;
+        revocation is checked by the caller on every request.)
+        """
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))  # the oldest
+            self._verified[token] = claims
+        now = time.time()
+        if claims.expires_at <= now - LEEWAY_SECONDS:
+            del self._verified[token]
+            raise InvalidToken("ExpiredSignatureError")
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         if len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):
             raise InvalidToken("not a compact JWS")
         try:

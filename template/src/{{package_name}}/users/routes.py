@@ -16,6 +16,7 @@ from ..auth.dependencies import (
     require_scopes,
 )
 from ..auth.permissions import ADMIN
+from ..auth.tokens import AccessClaims
 from ..db import SessionDep
 from .models import User
 from .schemas import AccountUpdate, Me, PasswordChange, UserOut
@@ -36,8 +37,8 @@ async def get_account(session: AsyncSession, user_id: uuid.UUID) -> User:
     return account
 
 
-@router.get("/users/me", dependencies=[require_scopes("profile")])
-async def read_me(user: CurrentUser) -> Me:
+@router.get("/users/me")
+async def read_me(user: Annotated[AccessClaims, require_scopes("profile")]) -> Me:
     """Your account, as your access token describes it."""
     return Me(
         id=user.subject,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from .features import (
+    TEMPLATE,
     Feature,
     conditional_template_files,
     declared_dependencies,
@@ -21,6 +22,7 @@ from .features import (
     owner_of,
     project_answers,
     rendered_files,
+    rendered_name,
 )
 from .helpers import ANSWER_SETS, Answers
 from .matrix import combination_id, combinations
@@ -119,3 +121,21 @@ def test_answer_dependent_files_settings_and_dependencies_are_owned(
     dependencies = varying(declared_dependencies) - owned(lambda f: f.dependencies)
 
     assert (files, settings, dependencies) == (set(), set(), set())
+
+
+def test_no_template_file_is_shadowed_by_another() -> None:
+    # `x.py` and `x.py.jinja` both render to x.py: one of them is dead code, and which
+    # one wins is up to the order Copier walks the folder in.
+    sources: dict[str, list[str]] = {}
+    for path in sorted(TEMPLATE.rglob("*")):
+        if path.is_file():
+            relative = path.relative_to(TEMPLATE).as_posix()
+            sources.setdefault(rendered_name(relative), []).append(relative)
+
+    shadowed = {
+        target: names
+        for target, names in sources.items()
+        if len(names) > 1 and any("{%" not in name for name in names)
+    }
+
+    assert shadowed == {}

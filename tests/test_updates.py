@@ -427,6 +427,14 @@ def assert_edits_kept(project: Path, edits: Edits) -> list[str]:
     assert '"humanize>=' in (project / "pyproject.toml").read_text(encoding="utf-8")
     env = (project / ".env").read_bytes()
     assert env.startswith(edits.env_before), ".env lines were rewritten"
+    listed = git(project, "ls-files", "--cached", "--others", "--exclude-standard")
+    leaked = [
+        name
+        for name in listed.splitlines()
+        if (project / name).is_file()
+        and USER_SECRET.encode() in (project / name).read_bytes()
+    ]
+    assert leaked == [], "the secret of .env got into files git tracks"
     keys = project / "keys"
     assert {
         path.name: path.read_bytes() for path in sorted(keys.glob("*"))

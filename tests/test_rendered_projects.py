@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,17 +118,20 @@ def stop(server: subprocess.Popen[bytes]) -> None:
             server.wait()
 
 
-def test_rendered_service_logs_in_and_refuses_forged_token(tmp_path: Path) -> None:
-    project = render(tmp_path / "project", {})
-    sync(project)
+@contextlib.contextmanager
+def served(
+    project: Path, slug: str, log_path: Path, timeout: float = 60
+) -> Iterator[str]:
+    """`uv run <slug> serve` on a free port until the block ends; yields its URL.
+
+    The server's output goes to `log_path` and is printed (pytest shows it when the
+    test fails).
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "serve.log"
-    email, password = "ada@example.com", "analytical-engine-1843"
-
     with log_path.open("wb") as log:
         server = subprocess.Popen(
-            ["uv", "run", "my-api", "serve", "--port", str(port)],
+            ["uv", "run", slug, "serve", "--port", str(port)],
             cwd=project,
             env=project_env(),
             stdout=log,
@@ -134,8 +139,19 @@ def test_rendered_service_logs_in_and_refuses_forged_token(tmp_path: Path) -> No
             start_new_session=True,
         )
     try:
-        wait_until_healthy(f"{base}/health", server, timeout=60)
+        wait_until_healthy(f"{base}/health", server, timeout=timeout)
+        yield base
+    finally:
+        stop(server)
+        print(log_path.read_text(errors="replace"))
 
+
+def test_rendered_service_logs_in_and_refuses_forged_token(tmp_path: Path) -> None:
+    project = render(tmp_path / "project", {})
+    sync(project)
+    email, password = "ada@example.com", "analytical-engine-1843"
+
+    with served(project, "my-api", tmp_path / "serve.log") as base:
         account = {"email": email, "password": password}
         status, body, _ = call("POST", f"{base}/auth/register", account)
         assert status == 201, body
@@ -153,7 +169,3 @@ def test_rendered_service_logs_in_and_refuses_forged_token(tmp_path: Path) -> No
         challenge = headers["www-authenticate"]
         assert 'error="invalid_token"' in challenge
         assert "realm=" in challenge
-    finally:
-        stop(server)
-        # Shown by pytest when the test fails.
-        print(log_path.read_text(errors="replace"))

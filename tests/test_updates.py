@@ -33,7 +33,7 @@ from .template_repo import (
     tag_releases,
     version_after_releases,
 )
-from .test_rendered_projects import free_port, stop, wait_until_healthy
+from .test_rendered_projects import served
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("timed")]
 
@@ -293,19 +293,7 @@ def uv_ok(project: Path, *command: str, timeout: float = 600) -> str:
 def use(project: Path, tmp_path: Path) -> None:
     """Serve once until healthy (so app.db exists), create an account, stop."""
     slug = recorded(project)["project_slug"]
-    port = free_port()
-    log_path = tmp_path / f"serve-{port}.log"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(
-            ["uv", "run", slug, "serve", "--port", str(port)],
-            cwd=project,
-            env=project_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_until_healthy(f"http://127.0.0.1:{port}/health", server, timeout=300)
+    with served(project, slug, tmp_path / f"serve-{slug}.log", timeout=300):
         created = subprocess.run(
             ["uv", "run", slug, "create-user", EMAIL],
             cwd=project,
@@ -317,9 +305,6 @@ def use(project: Path, tmp_path: Path) -> None:
             check=False,
         )
         assert created.returncode == 0, created.stdout + created.stderr
-    finally:
-        stop(server)
-        print(log_path.read_text(errors="replace"))
     assert (project / "app.db").is_file()
     commit_all(project, "Lock the dependencies")  # uv.lock, as its owner would
 

@@ -47,6 +47,10 @@ class TooManyAttempts(AuthError):
         self.retry_after = max(retry_after, 1)
 
 
+class RevocationsUnavailable(AuthError):
+    """Raised when revocations could not be synced for too long: fail closed (503)."""
+
+
 class LoginFailed(AuthError):
     """Raised by a login that fails, whatever the cause: one answer for all (401)."""
 

@@ -4,7 +4,15 @@ Every login starts a family (its id is the access tokens' `sid`). Each refresh s
 the presented token and issues the next one of the family, in one conditional
 UPDATE, so that of two concurrent refreshes exactly one wins. A spent token presented
 again is a replay: the whole family is revoked. A family lives at most
-REFRESH_TOKEN_DAYS from its login, however often it is refreshed.
+REFRESH_TOKEN_DAYS from its login, however often it is refreshed, and dies after
+REFRESH_IDLE_DAYS without a refresh.
+
+Two tabs of one browser that refresh at once present the same token: one wins, the
+other would look like a replay and log the user out. So the token spent last in its
+family, presented again within REFRESH_REUSE_GRACE_SECONDS of being spent, is refused
+(`invalid_grant`) without revoking the family: the winner's new pair stays valid (the
+practice of Okta's and Auth0's refresh token rotation). Any other reuse, or one after
+the grace window, is a replay.
 """
 
 from __future__ import annotations
@@ -14,8 +22,9 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from typing import NoReturn
 
-from sqlalchemy import ForeignKey, Index, String, Uuid, select, update
+from sqlalchemy import ForeignKey, Index, String, Uuid, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -35,6 +44,7 @@ class RefreshToken(Base):
         Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     scope: Mapped[str] = mapped_column(String(1024))
+    # When this token was issued: the family's last activity (REFRESH_IDLE_DAYS).
     created_at: Mapped[int]
     family_expires_at: Mapped[int]
     used_at: Mapped[int | None] = mapped_column(default=None)
@@ -55,8 +65,19 @@ class ScopeNotGranted(Exception):
     """Raised when a refresh asks for a scope its session was not granted."""
 
 
+@dataclass(frozen=True, slots=True)
+class RotationPolicy:
+    """How long an unused family lives, and the grace for concurrent refreshes."""
+
+    idle_seconds: int
+    reuse_grace_seconds: int
+
+
 class RefreshRejected(Exception):
-    """Raised for an unknown, expired, revoked or already spent refresh token."""
+    """Raised for an unknown, expired, revoked or already spent refresh token.
+
+    `family_id` is set when the family has been revoked because of it (a replay).
+    """
 
     def __init__(self, reason: str, family_id: str | None = None) -> None:
         super().__init__(reason)
@@ -86,13 +107,17 @@ async def start_family(
 
 
 async def rotate(
-    session: AsyncSession, token: str, requested: frozenset[str] = frozenset()
+    session: AsyncSession,
+    token: str,
+    requested: frozenset[str] = frozenset(),
+    *,
+    policy: RotationPolicy,
 ) -> Rotation:
     """Spend `token` and issue its successor, atomically. Commits.
 
-    Raises RefreshRejected; when the token was already spent or revoked, the whole
-    family has been revoked by then (replay detection). Raises ScopeNotGranted, with
-    the token left unspent, when `requested` is not within the session's scope.
+    Raises RefreshRejected; when the token was a replay, the whole family has been
+    revoked by then (its `family_id` says so). Raises ScopeNotGranted, with the
+    token left unspent, when `requested` is not within the session's scope.
     """
     now = int(time.time())
     token_hash = hash_token(token)
@@ -106,6 +131,7 @@ async def rotate(
             RefreshToken.used_at.is_(None),
             RefreshToken.revoked_at.is_(None),
             RefreshToken.family_expires_at > now,
+            RefreshToken.created_at > now - policy.idle_seconds,
         )
         .values(used_at=now)
         .returning(
@@ -118,13 +144,7 @@ async def rotate(
     row = spent.one_or_none()
     if row is None:
         await session.rollback()
-        family_id = await session.scalar(
-            select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash)
-        )
-        if family_id is None:
-            raise RefreshRejected("unknown refresh token")
-        await revoke_family(session, family_id)
-        raise RefreshRejected("spent, revoked or expired refresh token", family_id)
+        await _reject(session, token_hash, now, policy)
     family_id, user_id, scope, family_expires_at = row
     if not requested <= set(scope.split()):
         await session.rollback()  # the token stays usable
@@ -132,6 +152,38 @@ async def rotate(
     successor = _add_token(session, family_id, user_id, scope, now, family_expires_at)
     await session.commit()
     return successor
+
+
+async def _reject(
+    session: AsyncSession, token_hash: str, now: int, policy: RotationPolicy
+) -> NoReturn:
+    """Why the token could not be spent; revokes its family unless it is the grace
+    case (the family's newest spent token, reused moments after it was spent)."""
+    presented = (
+        await session.execute(
+            select(RefreshToken.id, RefreshToken.family_id, RefreshToken.used_at)
+            .where(RefreshToken.token_hash == token_hash)
+            .where(RefreshToken.revoked_at.is_(None))
+        )
+    ).one_or_none()
+    if presented is None:
+        # Unknown, or its family was revoked already: nothing more to revoke.
+        raise RefreshRejected("unknown or revoked refresh token")
+    token_id, family_id, used_at = presented
+    if used_at is not None and now - used_at <= policy.reuse_grace_seconds:
+        spent_later = await session.scalar(
+            select(func.count())
+            .select_from(RefreshToken)
+            .where(
+                RefreshToken.family_id == family_id,
+                RefreshToken.id > token_id,
+                RefreshToken.used_at.is_not(None),
+            )
+        )
+        if not spent_later:
+            raise RefreshRejected("refreshed concurrently, within the grace window")
+    await revoke_family(session, family_id)
+    raise RefreshRejected("spent or expired refresh token", family_id)
 
 
 def _add_token(
@@ -155,6 +207,16 @@ def _add_token(
         )
     )
     return Rotation(token, family_id, user_id, scope)
+
+
+async def family_of(session: AsyncSession, token: str) -> str | None:
+    """The family of a refresh token, spent or not; None for an unknown token."""
+    family_id: str | None = await session.scalar(
+        select(RefreshToken.family_id).where(
+            RefreshToken.token_hash == hash_token(token)
+        )
+    )
+    return family_id
 
 
 async def revoke_family(session: AsyncSession, family_id: str) -> None:

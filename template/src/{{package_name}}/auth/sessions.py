@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..users.models import User
@@ -12,6 +14,7 @@ from .errors import OAuthError
 from .permissions import allowed_scopes, parse_scope
 from .refresh import (
     RefreshRejected,
+    RotationPolicy,
     ScopeNotGranted,
     revoke_family,
     revoke_user_families,
@@ -20,6 +23,8 @@ from .refresh import (
 )
 from .revocation import RevocationList
 from .tokens import AccessClaims, TokenHandler
+
+audit = logging.getLogger(__name__.rsplit(".", 2)[0] + ".audit")
 
 
 class TokenPair(BaseModel):
@@ -30,6 +35,12 @@ class TokenPair(BaseModel):
     token_type: str = "bearer"  # noqa: S105  (a token type, not a secret)
     expires_in: int
     scope: str
+    # The refresh family (the tokens' `sid`): for the server only, never sent.
+    _session_id: str = PrivateAttr(default="")
+
+    @property
+    def session_id(self) -> str:
+        return self._session_id
 
 
 class SessionManager:
@@ -40,10 +51,12 @@ class SessionManager:
         tokens: TokenHandler,
         revocations: RevocationList,
         refresh_lifetime_seconds: int,
+        policy: RotationPolicy,
     ) -> None:
         self.tokens = tokens
         self.revocations = revocations
         self.refresh_lifetime_seconds = refresh_lifetime_seconds
+        self.policy = policy
 
     async def login(
         self, session: AsyncSession, user: User, scopes: frozenset[str] | None = None
@@ -66,30 +79,43 @@ class SessionManager:
         """
         requested = frozenset(parse_scope(scope))
         try:
-            rotation = await rotate(session, refresh_token, requested)
+            rotation = await rotate(
+                session, refresh_token, requested, policy=self.policy
+            )
         except ScopeNotGranted:
             raise OAuthError(
                 "invalid_scope", "Refresh cannot widen the scope."
             ) from None
         except RefreshRejected as exc:
             if exc.family_id is not None:
+                audit.warning("refresh.replay_detected", extra={"sid": exc.family_id})
                 await self._revoke_session(session, exc.family_id)
+            else:
+                audit.info("refresh.refused", extra={"reason": exc.reason})
             raise OAuthError("invalid_grant", "The refresh token is invalid.") from None
         user = await session.get(User, rotation.user_id)
         if user is None or not user.is_active:
             await revoke_family(session, rotation.family_id)
+            await self._revoke_session(session, rotation.family_id)
             raise OAuthError("invalid_grant", "The refresh token is invalid.")
         granted = requested or frozenset(rotation.scope.split())
         granted &= allowed_scopes(user.roles)
+        audit.info(
+            "refresh.succeeded",
+            extra={"user_id": str(user.id), "sid": rotation.family_id},
+        )
         return self._pair(user, rotation.token, rotation.family_id, granted)
 
     async def logout(self, session: AsyncSession, claims: AccessClaims) -> None:
         """Deny this access token until it expires and end its session. Idempotent."""
         await self.revocations.revoke(
-            session, "jti", claims.token_id, expires_at=claims.expires_at
+            session, "jti", claims.token_id, covers_until=claims.expires_at
         )
         await revoke_family(session, claims.session_id)
         await self._revoke_session(session, claims.session_id)
+        audit.info(
+            "logout", extra={"user_id": claims.subject, "sid": claims.session_id}
+        )
 
     async def end_all_sessions(self, session: AsyncSession, user: User) -> None:
         """Kill every token of `user` issued until now (refresh and access)."""
@@ -103,13 +129,27 @@ class SessionManager:
             "user",
             str(user.id),
             not_before=now,
-            expires_at=now + self.tokens.lifetime_seconds,
+            covers_until=now + self.tokens.lifetime_seconds,
+        )
+
+    async def forget_user(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        """Kill every token of a deleted account, however recent (its refresh
+        tokens went with it)."""
+        now = int(time.time())
+        await self.revocations.revoke(
+            session,
+            "user",
+            str(user_id),
+            not_before=now + 1,  # tokens of this very second too
+            covers_until=now + self.tokens.lifetime_seconds,
         )
 
     async def _revoke_session(self, session: AsyncSession, family_id: str) -> None:
         # Access tokens of the session die too; they all expire within a lifetime.
-        expires_at = int(time.time()) + self.tokens.lifetime_seconds
-        await self.revocations.revoke(session, "sid", family_id, expires_at=expires_at)
+        covers_until = int(time.time()) + self.tokens.lifetime_seconds
+        await self.revocations.revoke(
+            session, "sid", family_id, covers_until=covers_until
+        )
 
     def _pair(
         self, user: User, refresh_token: str, family_id: str, scopes: frozenset[str]
@@ -121,9 +161,11 @@ class SessionManager:
             roles=user.roles,
             session_id=family_id,
         )
-        return TokenPair(
+        pair = TokenPair(
             access_token=issued.token,
             refresh_token=refresh_token,
             expires_in=issued.expires_in,
             scope=" ".join(sorted(scopes)),
         )
+        pair._session_id = family_id
+        return pair

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ _ALLOWED_HEADER = frozenset({"alg", "typ", "kid"})
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "nbf", "jti"]
 _INT_CLAIMS = ("exp", "iat", "nbf")
 _STR_CLAIMS = ("iss", "sub", "jti", "scope", "sid", "email")
+# Clock skew forgiven on exp, nbf and iat. Whatever revokes a token early must outlive
+# its exp by this much too (see revocation.py), or the token would come back to life.
 LEEWAY_SECONDS = 30
 # Verified tokens remembered, so that each token's signature is checked once.
 VERIFIED_CACHE_SIZE = 4096
@@ -59,7 +62,13 @@ class TokenHandler:
     """Signs and verifies the service's access tokens with one pinned key."""
 
     def __init__(
-        self, keyring: Keyring, *, issuer: str, audience: str, lifetime_seconds: int
+        self,
+        keyring: Keyring,
+        *,
+        issuer: str,
+        audience: str,
+        lifetime_seconds: int,
+        client_id: str,
     ) -> None:
         self.keyring = keyring
         self.key = keyring.current
@@ -67,6 +76,7 @@ class TokenHandler:
         self.issuer = issuer
         self.audience = audience
         self.lifetime_seconds = lifetime_seconds
+        self.client_id = client_id
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenHandler:
@@ -76,6 +86,7 @@ class TokenHandler:
             issuer=settings.token_issuer,
             audience=settings.jwt_audience,
             lifetime_seconds=settings.access_token_minutes * 60,
+            client_id=settings.jwt_client_id,
         )
 
     def sign_jwt(
@@ -110,6 +121,8 @@ class TokenHandler:
             "scope": " ".join(sorted(claims.scopes)),
             "roles": sorted(claims.roles),
             "email": claims.email,
+            # RFC 9068 §2.2: the client the token was issued to (our own front end).
+            "client_id": self.client_id,
         }
         token = jwt.encode(
             payload,
@@ -181,6 +194,12 @@ class TokenHandler:
                 raise InvalidToken(f"{name} is not a string")
         if payload["iss"] != self.issuer or payload["aud"] != self.audience:
             raise InvalidToken("wrong issuer or audience")
+        # Tokens issued before client_id was added lack it; they expire on their own.
+        if not isinstance(payload.get("client_id", ""), str):
+            raise InvalidToken("client_id is not a string")
+        # Subjects are account ids: anything else would only fail later, deeper in.
+        if not _is_account_id(payload["sub"]):
+            raise InvalidToken("sub is not an account id")
         roles = payload.get("roles")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise InvalidToken("roles is not a list of strings")
@@ -194,3 +213,10 @@ class TokenHandler:
             issued_at=payload["iat"],
             expires_at=payload["exp"],
         )
+
+
+def _is_account_id(subject: str) -> bool:
+    try:
+        return str(uuid.UUID(subject)) == subject
+    except ValueError:
+        return False

@@ -16,8 +16,25 @@ DOCS_PATHS = ("/docs", "/redoc")
 HSTS = "max-age=63072000; includeSubDomains"
 
 
+def security_headers(path: str, *, https: bool, hsts: bool) -> dict[str, str]:
+    """The headers SecurityHeadersMiddleware adds to a response for `path`."""
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": (
+            DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
+        ),
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    # RFC 6797 §7.2: a server must not send HSTS over plain HTTP.
+    if hsts and https:
+        headers["Strict-Transport-Security"] = HSTS
+    return headers
+
+
 class SecurityHeadersMiddleware:
-    """Adds nosniff, frame, referrer and content-security headers; HSTS when asked."""
+    """Adds the `security_headers` a route has not set itself to every response."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
@@ -27,19 +44,15 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else STRICT_CSP
+        added = security_headers(
+            scope["path"], https=scope["scheme"] == "https", hsts=self.hsts
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("Content-Security-Policy", csp)
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                for name, value in added.items():
+                    headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

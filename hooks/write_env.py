@@ -21,7 +21,7 @@ from pathlib import Path
 # Settings whose value is generated here rather than copied from .env.example.
 # A "dev-" prefix marks secrets made for a development checkout: the service refuses
 # them when ENVIRONMENT=production, so a laptop's .env cannot become production's.
-SECRET_SETTINGS = frozenset({"JWT_SECRET"})
+SECRET_SETTINGS = frozenset({"JWT_SECRET", "SESSION_SECRET"})
 DEV_SECRET_PREFIX = "dev-"  # noqa: S105  (a marker, not a secret)
 SECRET_BYTES = 32  # 256 bits
 

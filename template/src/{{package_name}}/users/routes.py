@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.dependencies import (
+    AUTH_RESPONSES,
+    CredentialsDep,
     CurrentUser,
-    PasswordsDep,
     SessionsDep,
     require_roles,
     require_scopes,
 )
+from ..auth.password_policy import password_problem
 from ..auth.permissions import ADMIN
 from ..auth.tokens import AccessClaims
 from ..db import SessionDep
 from .models import User
 from .schemas import AccountUpdate, Me, PasswordChange, UserOut
-from .service import list_users
+from .service import LastAdmin, change_account, delete_account, list_users
 
-router = APIRouter(tags=["users"])
+LAST_ADMIN = "This is the last administrator; make another one first."
+
+audit = logging.getLogger(__name__.rsplit(".", 2)[0] + ".audit")
+router = APIRouter(tags=["users"], responses=AUTH_RESPONSES)
 admin_router = APIRouter(
     prefix="/admin",
     tags=["admin"],
+    responses=AUTH_RESPONSES,
     dependencies=[require_roles(ADMIN), require_scopes("admin")],
 )
 
@@ -52,66 +60,105 @@ async def read_me(user: Annotated[AccessClaims, require_scopes("profile")]) -> M
     "/users/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[require_scopes("profile")],
+    responses={
+        400: {"description": "The current password is incorrect"},
+        429: {"description": "Too many wrong passwords; see Retry-After"},
+    },
 )
 async def change_password(
     body: PasswordChange,
+    request: Request,
     user: CurrentUser,
-    session: SessionDep,
-    passwords: PasswordsDep,
+    db: SessionDep,
+    credentials: CredentialsDep,
     sessions: SessionsDep,
 ) -> Response:
-    """Change your password. Needs the current one; every session ends, this one
-    included, so log in again afterwards."""
-    account = await get_account(session, uuid.UUID(user.subject))
-    valid, _ = await passwords.verify_and_update(
-        body.current_password, account.password_hash
-    )
-    if not valid:
+    """Change your password. Needs the current one (wrong guesses count like failed
+    logins); every session ends, this one included, so log in again afterwards."""
+    account = await get_account(db, uuid.UUID(user.subject))
+    if not await credentials.reauthenticate(request, account, body.current_password):
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "The current password is incorrect."
         )
-    account.password_hash = await passwords.hash(body.new_password)
-    await sessions.end_all_sessions(session, account)
+    problem = password_problem(body.new_password, account.email)
+    if problem:
+        raise RequestValidationError(
+            [{"loc": ("body", "new_password"), "msg": problem, "type": "value_error"}]
+        )
+    account.password_hash = await credentials.passwords.hash(body.new_password)
+    await sessions.end_all_sessions(db, account)
+    audit.info("password.changed", extra={"user_id": str(account.id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @admin_router.get("/users")
 async def read_users(
-    session: SessionDep,
+    db: SessionDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[UserOut]:
     """Every account, oldest first (administrators only)."""
-    users = await list_users(session, offset=offset, limit=limit)
+    users = await list_users(db, offset=offset, limit=limit)
     return [UserOut.model_validate(user) for user in users]
 
 
-@admin_router.patch("/users/{user_id}")
+@admin_router.patch(
+    "/users/{user_id}",
+    responses={
+        404: {"description": "No such account"},
+        409: {"description": "It is the last administrator"},
+    },
+)
 async def update_user(
     user_id: uuid.UUID,
     body: AccountUpdate,
-    session: SessionDep,
+    db: SessionDep,
     sessions: SessionsDep,
 ) -> UserOut:
-    """Change an account's roles or disable it; its existing tokens stop working."""
-    account = await get_account(session, user_id)
-    if body.roles is not None:
-        account.roles = list(dict.fromkeys(body.roles))
-    if body.is_active is not None:
-        account.is_active = body.is_active
-    await sessions.end_all_sessions(session, account)
+    """Change an account's roles or disable it; its existing tokens stop working.
+    The last active administrator can be neither demoted nor disabled (409)."""
+    account = await get_account(db, user_id)
+    try:
+        await change_account(
+            db,
+            account,
+            roles=list(body.roles) if body.roles is not None else None,
+            is_active=body.is_active,
+        )
+    except LastAdmin:
+        raise HTTPException(status.HTTP_409_CONFLICT, LAST_ADMIN) from None
+    await sessions.end_all_sessions(db, account)
+    audit.info(
+        "account.changed",
+        extra={
+            "user_id": str(account.id),
+            "roles": sorted(account.roles),
+            "is_active": account.is_active,
+        },
+    )
     return UserOut.model_validate(account)
 
 
-@admin_router.delete("/users/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@admin_router.delete(
+    "/users/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        404: {"description": "No such account"},
+        409: {"description": "It is the last administrator"},
+    },
+)
 async def delete_user(
-    user_id: uuid.UUID, session: SessionDep, sessions: SessionsDep
+    user_id: uuid.UUID, db: SessionDep, sessions: SessionsDep
 ) -> Response:
-    """Delete an account; its tokens stop working at once."""
-    account = await get_account(session, user_id)
-    await sessions.end_all_sessions(session, account)
-    await session.delete(account)
-    await session.commit()
+    """Delete an account; its tokens stop working at once. The last active
+    administrator cannot be deleted (409)."""
+    account = await get_account(db, user_id)
+    try:
+        await delete_account(db, account)
+    except LastAdmin:
+        raise HTTPException(status.HTTP_409_CONFLICT, LAST_ADMIN) from None
+    await sessions.forget_user(db, user_id)
+    audit.info("account.deleted", extra={"user_id": str(user_id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -119,9 +166,10 @@ async def delete_user(
     "/users/{user_id}/sessions", status_code=status.HTTP_204_NO_CONTENT
 )
 async def end_sessions(
-    user_id: uuid.UUID, session: SessionDep, sessions: SessionsDep
+    user_id: uuid.UUID, db: SessionDep, sessions: SessionsDep
 ) -> Response:
     """Log an account out everywhere: every token issued so far stops working."""
-    account = await get_account(session, user_id)
-    await sessions.end_all_sessions(session, account)
+    account = await get_account(db, user_id)
+    await sessions.end_all_sessions(db, account)
+    audit.info("sessions.ended", extra={"user_id": str(user_id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)

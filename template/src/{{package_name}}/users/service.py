@@ -1,12 +1,14 @@
-"""Account operations, independent of HTTP: create, find, list."""
+"""Account operations, independent of HTTP: create, find, list, change, delete."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, cast, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from ..auth.passwords import PasswordService
 from ..auth.permissions import ADMIN, USER
@@ -15,6 +17,10 @@ from .models import User
 
 class EmailTaken(Exception):
     """Raised when an account with the email already exists."""
+
+
+class LastAdmin(Exception):
+    """Raised when a change would leave no active administrator."""
 
 
 def normalize_email(email: str) -> str:
@@ -59,3 +65,72 @@ async def list_users(
         select(User).order_by(User.created_at, User.id).offset(offset).limit(limit)
     )
     return result.scalars().all()
+
+
+def _is_active_admin(table: type[User]) -> ColumnElement[bool]:
+    # `roles` is a JSON list of known role names: its text holds '"admin"' exactly
+    # when the account is an administrator, on SQLite and PostgreSQL alike.
+    return table.is_active.is_(True) & cast(table.roles, String).like(f'%"{ADMIN}"%')
+
+
+def _keeps_an_admin(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """True unless the account is the last active administrator."""
+    other = aliased(User)
+    others = (
+        select(func.count())
+        .select_from(other)
+        .where(other.id != user_id, _is_active_admin(other))
+        .scalar_subquery()
+    )
+    return or_(~_is_active_admin(User), others > 0)
+
+
+async def _lock_admins(session: AsyncSession) -> None:
+    # SQLite runs one writer at a time, so the guarded statement below is atomic
+    # there. PostgreSQL runs concurrent UPDATEs of two rows side by side: lock the
+    # administrators' rows first, so that two admins demoting each other wait.
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            select(User.id).where(_is_active_admin(User)).with_for_update()
+        )
+
+
+async def change_account(
+    session: AsyncSession,
+    account: User,
+    *,
+    roles: list[str] | None = None,
+    is_active: bool | None = None,
+) -> None:
+    """Change roles or status in one guarded statement (commits); raises LastAdmin
+    instead of leaving nobody able to administer."""
+    user_id = account.id
+    new_roles = list(dict.fromkeys(roles)) if roles is not None else account.roles
+    new_active = account.is_active if is_active is None else is_active
+    statement = update(User).where(User.id == user_id)
+    if not (ADMIN in new_roles and new_active):
+        await _lock_admins(session)
+        statement = statement.where(_keeps_an_admin(user_id))
+    changed = await session.execute(
+        statement.values(roles=new_roles, is_active=new_active).returning(User.id)
+    )
+    if changed.one_or_none() is None:
+        await session.rollback()
+        raise LastAdmin(str(user_id))
+    await session.commit()
+    await session.refresh(account)
+
+
+async def delete_account(session: AsyncSession, account: User) -> None:
+    """Delete the account (commits); raises LastAdmin for the last administrator."""
+    user_id = account.id
+    await _lock_admins(session)
+    deleted = await session.execute(
+        delete(User)
+        .where(User.id == user_id, _keeps_an_admin(user_id))
+        .returning(User.id)
+    )
+    if deleted.one_or_none() is None:
+        await session.rollback()
+        raise LastAdmin(str(user_id))
+    await session.commit()

@@ -169,3 +169,23 @@ def test_main_prints_setting_names_never_values(
     assert "JWT_SECRET" in output.out
     assert secret not in output.out
     assert secret.removeprefix("dev-") not in output.out + output.err
+
+
+def test_update_env_adds_a_fresh_session_secret_to_an_older_env(
+    tmp_path: Path,
+) -> None:
+    """A project of release 0.1.0 has JWT_SECRET only: the update adds
+    SESSION_SECRET, generated, and keeps the rest as it was."""
+    (tmp_path / ".env.example").write_text(
+        EXAMPLE + "SESSION_SECRET=\n", encoding="utf-8"
+    )
+    before = "ENVIRONMENT=development\nJWT_SECRET=the-owners-own\n"
+    (tmp_path / ".env").write_text(before, encoding="utf-8")
+
+    assert write_env.update_env(tmp_path) == ["SESSION_SECRET"]
+
+    text = read_env(tmp_path)
+    assert text.startswith(before)
+    secret = setting(text, "SESSION_SECRET")
+    assert secret.startswith("dev-")
+    assert len(secret) >= 4 + 43  # 256 bits, base64url

@@ -53,10 +53,14 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def call(
-    method: str, url: str, body: dict[str, Any] | None = None, token: str | None = None
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any, dict[str, str]]:
     """One HTTP request: status, decoded JSON body (or None), lower-cased headers."""
-    sent = {"Accept": "application/json"}
+    sent = {"Accept": "application/json", **(headers or {})}
     data = None
     if body is not None:
         data = json.dumps(body).encode()
@@ -120,12 +124,16 @@ def stop(server: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def served(
-    project: Path, slug: str, log_path: Path, timeout: float = 60
+    project: Path,
+    slug: str,
+    log_path: Path,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """`uv run <slug> serve` on a free port until the block ends; yields its URL.
 
-    The server's output goes to `log_path` and is printed (pytest shows it when the
-    test fails).
+    `env` adds settings (they override .env). The server's output goes to
+    `log_path` and is printed (pytest shows it when the test fails).
     """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -133,7 +141,7 @@ def served(
         server = subprocess.Popen(
             ["uv", "run", slug, "serve", "--port", str(port)],
             cwd=project,
-            env=project_env(),
+            env={**project_env(), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -511,7 +511,14 @@ def test_update_from_recorded_release_to_working_tree(
     assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*=.*", line) for line in appended)
     assert recorded(project)["_commit"] == head
     assert feature_problems(project) == []
-    assert_database_migrated_with_account(project).close()
+    database = assert_database_migrated_with_account(project)
+    # The release's revocations table reused the ids of pruned rows: rebuilt.
+    (table,) = database.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'revocations'"
+    ).fetchone()
+    database.close()
+    assert "AUTOINCREMENT" in table
+    assert (project / ".env").read_text(encoding="utf-8").count("SESSION_SECRET=") == 1
     assert_own_tests_pass(project)
     assert_update_to_same_version_changes_nothing(project)
 

@@ -106,20 +106,25 @@ def test_served_logout_reaches_the_other_process_after_a_restart_pruned(
             assert refused, "the other process never saw the logout"
 
 
+def failures_from_24_addresses(base: str) -> list[int]:
+    """Statuses of failed logins that each claim another X-Forwarded-For."""
+    return [
+        login(
+            base,
+            f"nobody{i}@example.com",
+            "wrong password!",
+            **{"X-Forwarded-For": f"198.51.100.{i}"},
+        )[0]
+        for i in range(24)
+    ]
+
+
 def test_served_forwarded_for_from_loopback_is_not_believed(
     project: Path, tmp_path: Path, database: dict[str, str]
 ) -> None:
     """No TRUSTED_PROXIES: a client rotating X-Forwarded-For is still one client."""
     with served(project, SLUG, tmp_path / "serve.log", env=database) as base:
-        statuses = [
-            login(
-                base,
-                f"nobody{i}@example.com",
-                "wrong password!",
-                **{"X-Forwarded-For": f"198.51.100.{i}"},
-            )[0]
-            for i in range(24)
-        ]
+        statuses = failures_from_24_addresses(base)
     assert 429 in statuses, statuses
     assert statuses.index(429) == 20, statuses  # LOGIN_MAX_FAILURES_PER_CLIENT
 
@@ -129,15 +134,7 @@ def test_served_forwarded_for_believed_from_a_trusted_proxy(
 ) -> None:
     env = {**database, "TRUSTED_PROXIES": '["127.0.0.1"]'}
     with served(project, SLUG, tmp_path / "serve.log", env=env) as base:
-        statuses = [
-            login(
-                base,
-                f"nobody{i}@example.com",
-                "wrong password!",
-                **{"X-Forwarded-For": f"198.51.100.{i}"},
-            )[0]
-            for i in range(24)
-        ]
+        statuses = failures_from_24_addresses(base)
     assert 429 not in statuses, statuses  # 24 clients behind the proxy
 
 

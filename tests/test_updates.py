@@ -327,10 +327,22 @@ def edit_like_an_owner(project: Path) -> Edits:
         f"src/{package}/greetings.py": (
             '"""Greetings: the first route of our own."""\n\n'
             "from fastapi import APIRouter\n\n"
+            f"from {package}.auth.dependencies import (\n"
+            "    CurrentUser,\n"
+            "    require_roles,\n"
+            "    require_scopes,\n"
+            ")\n\n"
             'router = APIRouter(tags=["greetings"])\n\n\n'
             '@router.get("/hello")\n'
             "async def hello() -> dict[str, str]:\n"
-            '    return {"message": "hello"}\n'
+            '    return {"message": "hello"}\n\n\n'
+            # The public names of the release it was written for: still there.
+            '@router.get("/hello/me", dependencies=[require_scopes("profile")])\n'
+            "async def hello_me(user: CurrentUser) -> dict[str, str]:\n"
+            '    return {"message": f"hello {user.email}"}\n\n\n'
+            '@router.get("/hello/admin", dependencies=[require_roles("admin")])\n'
+            "async def hello_admin() -> dict[str, str]:\n"
+            '    return {"message": "hello, admin"}\n'
         ),
         "tests/test_greetings.py": (
             "from fastapi import FastAPI\n"

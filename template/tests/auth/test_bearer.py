@@ -109,3 +109,21 @@ def test_bearer_missing_scope_is_403_with_scope(client: TestClient) -> None:
     challenge = response.headers["WWW-Authenticate"]
     assert 'error="insufficient_scope"' in challenge
     assert 'scope="profile"' in challenge
+
+
+def test_bearer_token_verified_once_per_request(
+    client: TestClient, make_user: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = login(client, make_user())
+    tokens = client.app.state.tokens  # type: ignore[attr-defined]
+    verify = tokens.decode_jwt
+    calls: list[str] = []
+
+    def counted(value: str) -> object:
+        calls.append(value)
+        return verify(value)
+
+    monkeypatch.setattr(tokens, "decode_jwt", counted)
+    response = client.get("/users/me", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    assert calls == [token]

@@ -20,6 +20,7 @@ import jwt
 from ..config import Settings
 from .errors import InvalidToken
 from .keys import Keyring, SigningKey, load_keyring
+from .principal import Principal
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  (a media type, not a secret)
 MAX_TOKEN_LENGTH = 8192
@@ -49,6 +50,18 @@ class AccessClaims:
     session_id: str
     issued_at: int
     expires_at: int
+
+    def principal(self, method: str) -> Principal:
+        """The caller this token speaks for, authenticated by `method`."""
+        return Principal(
+            subject=self.subject,
+            email=self.email,
+            roles=self.roles,
+            scopes=self.scopes,
+            method=method,
+            token_id=self.token_id,
+            session_id=self.session_id,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from ..auth.dependencies import (
 )
 from ..auth.password_policy import password_problem
 from ..auth.permissions import ADMIN
-from ..auth.tokens import AccessClaims
+from ..auth.principal import Principal
 from ..db import SessionDep
 from .models import User
 from .schemas import AccountUpdate, Me, PasswordChange, UserOut
@@ -46,8 +46,8 @@ async def get_account(session: AsyncSession, user_id: uuid.UUID) -> User:
 
 
 @router.get("/users/me")
-async def read_me(user: Annotated[AccessClaims, require_scopes("profile")]) -> Me:
-    """Your account, as your access token describes it."""
+async def read_me(user: Annotated[Principal, require_scopes("profile")]) -> Me:
+    """Your account, as your credentials describe it."""
     return Me(
         id=user.subject,
         email=user.email,
@@ -75,7 +75,7 @@ async def change_password(
 ) -> Response:
     """Change your password. Needs the current one (wrong guesses count like failed
     logins); every session ends, this one included, so log in again afterwards."""
-    account = await get_account(db, uuid.UUID(user.subject))
+    account = await get_account(db, user.account_id)
     if not await credentials.reauthenticate(request, account, body.current_password):
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "The current password is incorrect."

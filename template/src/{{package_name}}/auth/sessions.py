@@ -59,18 +59,16 @@ class SessionManager:
         self.policy = policy
 
     async def login(
-        self, session: AsyncSession, user: User, scopes: frozenset[str] | None = None
+        self, db: AsyncSession, user: User, scopes: frozenset[str] | None = None
     ) -> TokenPair:
         """Start a session for `user`; `scopes` defaults to all the user may have."""
         granted = allowed_scopes(user.roles) if scopes is None else scopes
         scope = " ".join(sorted(granted))
-        family = await start_family(
-            session, user.id, scope, self.refresh_lifetime_seconds
-        )
+        family = await start_family(db, user.id, scope, self.refresh_lifetime_seconds)
         return self._pair(user, family.token, family.family_id, granted)
 
     async def refresh(
-        self, session: AsyncSession, refresh_token: str, scope: str | None = None
+        self, db: AsyncSession, refresh_token: str, scope: str | None = None
     ) -> TokenPair:
         """Rotate `refresh_token`; raises OAuthError invalid_grant / invalid_scope.
 
@@ -79,9 +77,7 @@ class SessionManager:
         """
         requested = frozenset(parse_scope(scope))
         try:
-            rotation = await rotate(
-                session, refresh_token, requested, policy=self.policy
-            )
+            rotation = await rotate(db, refresh_token, requested, policy=self.policy)
         except ScopeNotGranted:
             raise OAuthError(
                 "invalid_scope", "Refresh cannot widen the scope."
@@ -89,14 +85,14 @@ class SessionManager:
         except RefreshRejected as exc:
             if exc.family_id is not None:
                 audit.warning("refresh.replay_detected", extra={"sid": exc.family_id})
-                await self._revoke_session(session, exc.family_id)
+                await self._revoke_session(db, exc.family_id)
             else:
                 audit.info("refresh.refused", extra={"reason": exc.reason})
             raise OAuthError("invalid_grant", "The refresh token is invalid.") from None
-        user = await session.get(User, rotation.user_id)
+        user = await db.get(User, rotation.user_id)
         if user is None or not user.is_active:
-            await revoke_family(session, rotation.family_id)
-            await self._revoke_session(session, rotation.family_id)
+            await revoke_family(db, rotation.family_id)
+            await self._revoke_session(db, rotation.family_id)
             raise OAuthError("invalid_grant", "The refresh token is invalid.")
         granted = requested or frozenset(rotation.scope.split())
         granted &= allowed_scopes(user.roles)
@@ -106,50 +102,47 @@ class SessionManager:
         )
         return self._pair(user, rotation.token, rotation.family_id, granted)
 
-    async def logout(self, session: AsyncSession, claims: AccessClaims) -> None:
+    async def logout(self, db: AsyncSession, claims: AccessClaims) -> None:
         """Deny this access token until it expires and end its session. Idempotent."""
         await self.revocations.revoke(
-            session, "jti", claims.token_id, covers_until=claims.expires_at
+            db, "jti", claims.token_id, covers_until=claims.expires_at
         )
-        await revoke_family(session, claims.session_id)
-        await self._revoke_session(session, claims.session_id)
+        await revoke_family(db, claims.session_id)
+        await self._revoke_session(db, claims.session_id)
         audit.info(
             "logout", extra={"user_id": claims.subject, "sid": claims.session_id}
         )
 
-    async def end_all_sessions(self, session: AsyncSession, user: User) -> None:
+    async def end_all_sessions(self, db: AsyncSession, user: User) -> None:
         """Kill every token of `user` issued until now (refresh and access)."""
         now = int(time.time())
-        user.tokens_valid_after = now
-        await session.commit()
-        for family_id in await revoke_user_families(session, user.id):
-            await self._revoke_session(session, family_id)
+        await db.commit()  # what the caller changed (password, roles)
+        for family_id in await revoke_user_families(db, user.id):
+            await self._revoke_session(db, family_id)
         await self.revocations.revoke(
-            session,
+            db,
             "user",
             str(user.id),
             not_before=now,
             covers_until=now + self.tokens.lifetime_seconds,
         )
 
-    async def forget_user(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+    async def forget_user(self, db: AsyncSession, user_id: uuid.UUID) -> None:
         """Kill every token of a deleted account, however recent (its refresh
         tokens went with it)."""
         now = int(time.time())
         await self.revocations.revoke(
-            session,
+            db,
             "user",
             str(user_id),
             not_before=now + 1,  # tokens of this very second too
             covers_until=now + self.tokens.lifetime_seconds,
         )
 
-    async def _revoke_session(self, session: AsyncSession, family_id: str) -> None:
+    async def _revoke_session(self, db: AsyncSession, family_id: str) -> None:
         # Access tokens of the session die too; they all expire within a lifetime.
         covers_until = int(time.time()) + self.tokens.lifetime_seconds
-        await self.revocations.revoke(
-            session, "sid", family_id, covers_until=covers_until
-        )
+        await self.revocations.revoke(db, "sid", family_id, covers_until=covers_until)
 
     def _pair(
         self, user: User, refresh_token: str, family_id: str, scopes: frozenset[str]

@@ -25,6 +25,3 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Unix time: access tokens issued before it are dead (password, role or status
-    # change, "log out everywhere").
-    tokens_valid_after: Mapped[int] = mapped_column(default=0)

@@ -1,10 +1,8 @@
 """Access-token signing keys: loaded from settings, created when missing, published.
 
-HS256 signs with `JWT_SECRET`; RS256, ES256 and EdDSA with the PEM private key in
-`JWT_PRIVATE_KEY_FILE`. Keys being rotated out (`JWT_PREVIOUS_SECRETS`,
-`JWT_PREVIOUS_KEY_FILES`) still verify until they are retired. Each key has a `kid`:
-the RFC 7638 thumbprint of its public key, or a hash of the secret (never the
-secret itself).
+HS256 signs with a secret, RS256, ES256 and EdDSA with a PEM private key
+(`key_sources.py` says which settings hold them). Each key has a `kid`: the RFC 7638
+thumbprint of its public key, or a hash of the secret (never the secret itself).
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import get_default_algorithms
 
-from ..config import ConfigError, Settings
+from ..config import ConfigError
 
 MIN_RSA_BITS = 2048
 # RFC 7638 §3.2: the members of the thumbprint, per key type.
@@ -49,26 +47,6 @@ class Keyring:
 
     current: SigningKey
     verifiers: dict[str, SigningKey]
-
-
-def load_keyring(settings: Settings) -> Keyring:
-    """The keys the settings name; a missing or wrong key raises ConfigError."""
-    if settings.jwt_algorithm == "HS256":
-        assert settings.jwt_secret is not None  # noqa: S101  (checked by Settings)
-        current = secret_key(settings.jwt_secret.get_secret_value())
-        previous = [
-            secret_key(secret.get_secret_value())
-            for secret in settings.jwt_previous_secrets
-        ]
-    else:
-        algorithm = settings.jwt_algorithm
-        current = file_key(settings.private_key_path, algorithm)
-        previous = [
-            file_key(path, algorithm) for path in settings.jwt_previous_key_files
-        ]
-    verifiers = {key.kid: key for key in previous}
-    verifiers[current.kid] = current
-    return Keyring(current, verifiers)
 
 
 def secret_key(secret: str) -> SigningKey:
@@ -104,20 +82,6 @@ def generate_private_key(algorithm: str, *, rsa_bits: int = 3072) -> PrivateKey:
     if algorithm == "EdDSA":
         return ed25519.Ed25519PrivateKey.generate()
     raise ValueError(f"{algorithm} does not use a private key file")
-
-
-def ensure_private_key(settings: Settings) -> Path | None:
-    """Create the private key file when the algorithm needs one and it is missing.
-
-    Returns the path of a key it created, None when there was nothing to do.
-    """
-    if settings.jwt_algorithm == "HS256":
-        return None
-    path = settings.private_key_path
-    if path.exists():
-        return None
-    write_private_key(path, generate_private_key(settings.jwt_algorithm))
-    return path
 
 
 def write_private_key(path: Path, key: PrivateKey) -> None:

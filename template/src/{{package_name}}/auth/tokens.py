@@ -19,7 +19,8 @@ import jwt
 
 from ..config import Settings
 from .errors import InvalidToken
-from .keys import Keyring, SigningKey, load_keyring
+from .key_sources import load_keyring
+from .keys import Keyring, SigningKey
 from .principal import Principal
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  (a media type, not a secret)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
-
+from ..resources import provide
 from .current import (
     CurrentSession,
     CurrentUser,
@@ -44,27 +43,7 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_passwords(request: Request) -> PasswordService:
-    passwords: PasswordService = request.app.state.passwords
-    return passwords
-
-
-def get_tokens(request: Request) -> TokenHandler:
-    tokens: TokenHandler = request.app.state.tokens
-    return tokens
-
-
-def get_sessions(request: Request) -> SessionManager:
-    sessions: SessionManager = request.app.state.sessions
-    return sessions
-
-
-def get_credentials(request: Request) -> Credentials:
-    credentials: Credentials = request.app.state.credentials
-    return credentials
-
-
-PasswordsDep = Annotated[PasswordService, Depends(get_passwords)]
-TokensDep = Annotated[TokenHandler, Depends(get_tokens)]
-SessionsDep = Annotated[SessionManager, Depends(get_sessions)]
-CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
+PasswordsDep = Annotated[PasswordService, provide(PasswordService)]
+TokensDep = Annotated[TokenHandler, provide(TokenHandler)]
+SessionsDep = Annotated[SessionManager, provide(SessionManager)]
+CredentialsDep = Annotated[Credentials, provide(Credentials)]

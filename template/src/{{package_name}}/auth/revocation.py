@@ -37,7 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
-from .errors import RevocationsUnavailable
+from .errors import InvalidToken, RevocationsUnavailable
+from .principal import Principal
 from .tokens import LEEWAY_SECONDS, AccessClaims
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,12 @@ class RevocationList:
             return True
         user = self._users.get(claims.subject)
         return user is not None and claims.issued_at < user[0]
+
+    def admit(self, claims: AccessClaims, method: str) -> Principal:
+        """The caller `claims` speak for, by `method`; InvalidToken if revoked."""
+        if self.is_revoked(claims):
+            raise InvalidToken("revoked")
+        return claims.principal(method)
 
     async def revoke(
         self,

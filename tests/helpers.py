@@ -39,6 +39,15 @@ ANSWER_SETS = [
         id="both-cookie",
     ),
     pytest.param({"allow_registration": False}, id="no-registration"),
+    pytest.param({"auth_methods": ["api_key"]}, id="api_key"),
+    pytest.param({"auth_methods": ["http_basic"]}, id="http_basic"),
+    pytest.param(
+        {
+            "auth_methods": ["jwt", "oauth2_password", "api_key", "http_basic"],
+            "token_transport": "cookie",
+        },
+        id="all-methods-cookie",
+    ),
 ]
 
 

@@ -135,9 +135,32 @@ def pairwise(parameters: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, 
     ]
 
 
+def asked(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """`answers` without those Copier would not ask (`when` false for the others):
+    given anyway, they would render what no user of Copier's prompts can get."""
+    from .features import _JINJA, answer_context  # it imports this module
+
+    kept: dict[str, Any] = {}
+    for name, spec in questions().items():
+        if name not in answers:
+            continue
+        when = spec.get("when", True)
+        if isinstance(when, str):
+            rendered = _JINJA.from_string(when).render(answer_context(kept))
+            when = yaml.safe_load(rendered or "false")
+        if when:
+            kept[name] = answers[name]
+    return kept
+
+
 def combinations() -> list[dict[str, Any]]:
-    """The full matrix: every auth_methods subset, every pair of the other answers."""
-    return pairwise(offered_parameters())
+    """The full matrix: every auth_methods subset, every pair of the other answers
+    (each combination without the answers its methods are never asked)."""
+    unique: dict[str, dict[str, Any]] = {}
+    for answers in pairwise(offered_parameters()):
+        kept = asked(answers)
+        unique.setdefault(repr(sorted(kept.items())), kept)
+    return list(unique.values())
 
 
 def combination_id(answers: Answers) -> str:

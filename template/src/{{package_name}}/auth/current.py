@@ -15,8 +15,7 @@ from fastapi.security import SecurityScopes
 
 from .errors import InsufficientScope, MissingCredentials, MissingRole
 from .principal import Principal
-from .schemes import ACCESS_TOKENS, PRINCIPALS
-from .tokens import AccessClaims
+from .schemes import CHALLENGE_OF_METHOD, PRINCIPALS
 
 T = TypeVar("T")
 
@@ -47,7 +46,6 @@ def first_found(
 
 
 _authenticated = first_found(PRINCIPALS)
-_access_token = first_found(ACCESS_TOKENS)
 
 
 async def current_user(
@@ -57,13 +55,13 @@ async def current_user(
     """The authenticated caller, with the scopes the route asks for."""
     missing = [s for s in security_scopes.scopes if s not in principal.scopes]
     if missing:
-        raise InsufficientScope(security_scopes.scopes)
+        challenge = CHALLENGE_OF_METHOD.get(principal.method)
+        scheme = challenge.scheme if challenge else None
+        raise InsufficientScope(security_scopes.scopes, scheme)
     return principal
 
 
 CurrentUser = Annotated[Principal, Security(current_user)]
-# The caller's access token, revoked or not: what logging out needs.
-CurrentSession = Annotated[AccessClaims, Depends(_access_token)]
 
 
 def require_scopes(*scopes: str) -> Any:

@@ -6,6 +6,9 @@ from __future__ import annotations
 class AuthError(Exception):
     """Base class: the caller could not be authenticated or authorised."""
 
+    # The `WWW-Authenticate` scheme that failed, where one did.
+    scheme: str | None = None
+
 
 class MissingCredentials(AuthError):
     """Raised when a protected route gets no credentials at all (401, no error)."""
@@ -17,18 +20,34 @@ class InvalidToken(AuthError):
     The reason is for logs and tests only; it never reaches the response.
     """
 
+    scheme = "Bearer"
+
+
+class InvalidCredentials(AuthError):
+    """Raised for an unusable API key or Basic credentials (401): one answer per
+    scheme, whatever the reason, which is for logs and tests only."""
+
+    def __init__(self, scheme: str, reason: str) -> None:
+        super().__init__(reason)
+        self.scheme = scheme
+
 
 class InvalidRequest(AuthError):
     """Raised for a malformed authentication request, such as a token in the query
     string or two Authorization headers (400 invalid_request)."""
 
+    def __init__(self, message: str, scheme: str | None = "Bearer") -> None:
+        super().__init__(message)
+        self.scheme = scheme
+
 
 class InsufficientScope(AuthError):
     """Raised when a valid token lacks a scope the route needs (403)."""
 
-    def __init__(self, required: list[str]) -> None:
+    def __init__(self, required: list[str], scheme: str | None = None) -> None:
         super().__init__("insufficient scope")
         self.required = required
+        self.scheme = scheme
 
 
 class MissingRole(AuthError):

@@ -18,11 +18,14 @@ class Principal:
     email: str
     roles: frozenset[str]
     scopes: frozenset[str]
-    # The credential scheme that authenticated the request ("bearer", "cookie").
+    # The credential scheme that authenticated the request: "bearer", "cookie",
+    # "api_key" or "basic".
     method: str
     # Only where an access token authenticated the request.
     token_id: str | None = None
     session_id: str | None = None
+    # Only where an API key did.
+    key_id: str | None = None
 
     @property
     def account_id(self) -> uuid.UUID:

@@ -1,14 +1,20 @@
 """Revoked access tokens, checked on every request from memory.
 
-Access tokens are stateless; what revokes them early is a row here: a token id
-(`jti`, logout), a session (`sid`, a revoked refresh family) or a user (every token
-issued before a moment: password, role or status change). Rows are written to the
-database, so revocations survive a restart, and applied to this process at once.
-Other processes sharing the database pick them up within REVOCATION_SYNC_SECONDS:
-that is the staleness bound across replicas.
+Every method checks credentials here without reading the database: access tokens
+are stateless, and API keys and Basic credentials, once verified, are kept in memory
+for up to CACHE_SECONDS. What ends them early is a row here: a token id (`jti`,
+logout), a session (`sid`, a revoked refresh family), an API key (`key`) or a user
+(every credential proved before a moment: password, role or status change, deletion;
+tokens die, cached keys and passwords are checked against the database again). Rows
+are written to the database, so revocations survive a restart, and applied to this
+process at once. Other processes sharing the database pick them up within
+REVOCATION_SYNC_SECONDS: that is the staleness bound across replicas, for every
+method.
 
-A row lives until every token it covers is dead to the verifier, leeway included:
-forgotten at the token's `exp`, it would let the token back in for LEEWAY_SECONDS.
+A row lives until every credential it covers is dead to the verifier, leeway
+included: forgotten at a token's `exp`, it would let the token back in for the
+verifier's leeway; forgotten before a cached credential is read again, it would
+leave that cache stale.
 
 Other processes read new rows through a cursor over `id`, which must never pass a
 row they have not seen:
@@ -37,15 +43,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
-from .errors import InvalidToken, RevocationsUnavailable
-from .principal import Principal
-from .tokens import LEEWAY_SECONDS, AccessClaims
+from .errors import RevocationsUnavailable
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["jti", "sid", "user"]
+Kind = Literal["jti", "sid", "key", "user"]
 # How late, after taking its id, a transaction may commit and still be seen.
 LATE_COMMIT_SECONDS = 60.0
+# The longest a method keeps a verified credential (API key, Basic) in memory before
+# it reads the database again.
+CACHE_SECONDS = 60
 
 
 class Revocation(Base):
@@ -68,38 +75,42 @@ class RevocationList:
         sessionmaker: async_sessionmaker[AsyncSession],
         sync_seconds: float,
         *,
-        leeway_seconds: int = LEEWAY_SECONDS,
+        token_lifetime_seconds: int = 0,
+        leeway_seconds: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessionmaker = sessionmaker
         self.sync_seconds = sync_seconds
+        # The tokens' verifier accepts them this long past `exp`.
         self.leeway_seconds = leeway_seconds
+        # A user revocation must outlive every credential proved before it.
+        self.user_cover_seconds = max(token_lifetime_seconds, CACHE_SECONDS)
         # Past this age, the mirror may be missing revocations: fail closed.
         self.max_staleness = max(3 * sync_seconds, sync_seconds + 10)
         self._clock = clock
-        self._jtis: dict[str, int] = {}
-        self._sids: dict[str, int] = {}
+        # Revoked token, session and key ids (random, so one table): when to forget.
+        self._ids: dict[str, int] = {}
         self._users: dict[str, tuple[int, int]] = {}
         self._cursor = 0
         # (when a sync ran, the highest id it read): the cursor follows them late.
         self._reads: deque[tuple[float, int]] = deque()
         self._synced_at: float | None = None
 
-    def is_revoked(self, claims: AccessClaims) -> bool:
-        """Whether the token is revoked; raises RevocationsUnavailable when stale."""
+    def is_revoked(self, subject: str, proved_at: int, *ids: str) -> bool:
+        """Whether a credential of `subject` proved at `proved_at` (a token's `iat`,
+        a cache entry's load time), or known by one of `ids`, is revoked.
+
+        Raises RevocationsUnavailable when the mirror is stale.
+        """
         synced_at = self._synced_at
         if synced_at is None or self._clock() - synced_at > self.max_staleness:
             raise RevocationsUnavailable("revocations not synced recently")
-        if claims.token_id in self._jtis or claims.session_id in self._sids:
-            return True
-        user = self._users.get(claims.subject)
-        return user is not None and claims.issued_at < user[0]
-
-    def admit(self, claims: AccessClaims, method: str) -> Principal:
-        """The caller `claims` speak for, by `method`; InvalidToken if revoked."""
-        if self.is_revoked(claims):
-            raise InvalidToken("revoked")
-        return claims.principal(method)
+        revoked = self._ids
+        for value in ids:
+            if value in revoked:
+                return True
+        user = self._users.get(subject)
+        return user is not None and proved_at < user[0]
 
     async def revoke(
         self,
@@ -121,6 +132,21 @@ class RevocationList:
         session.add(row)
         await session.commit()
         self._apply(row)
+
+    async def revoke_user(
+        self, session: AsyncSession, user_id: str, *, deleted: bool = False
+    ) -> None:
+        """End every credential of the account proved until now (commits): its tokens
+        die, its cached keys and passwords are checked again."""
+        now = int(time.time())
+        await self.revoke(
+            session,
+            "user",
+            user_id,
+            # A deleted account's credentials of this very second die too.
+            not_before=now + 1 if deleted else now,
+            covers_until=now + self.user_cover_seconds,
+        )
 
     async def sync(self) -> None:
         """Load revocations recorded since the last sync (by any process)."""
@@ -159,10 +185,8 @@ class RevocationList:
                 logger.exception("revocation sync failed")
 
     def _apply(self, row: Revocation) -> None:
-        if row.kind == "jti":
-            self._jtis[row.value] = max(self._jtis.get(row.value, 0), row.expires_at)
-        elif row.kind == "sid":
-            self._sids[row.value] = max(self._sids.get(row.value, 0), row.expires_at)
+        if row.kind != "user":
+            self._ids[row.value] = max(self._ids.get(row.value, 0), row.expires_at)
         else:
             previous = self._users.get(row.value, (0, 0))
             self._users[row.value] = (
@@ -171,8 +195,7 @@ class RevocationList:
             )
 
     def _forget_expired(self, now: int) -> None:
-        for table in (self._jtis, self._sids):
-            for key in [k for k, expires_at in table.items() if expires_at < now]:
-                del table[key]
+        for key in [k for k, expires_at in self._ids.items() if expires_at < now]:
+            del self._ids[key]
         for key in [k for k, (_, exp) in self._users.items() if exp < now]:
             del self._users[key]

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.dependencies import (
     AUTH_RESPONSES,
+    AccessDep,
     CredentialsDep,
     CurrentUser,
-    SessionsDep,
     require_roles,
     require_scopes,
 )
@@ -71,7 +71,7 @@ async def change_password(
     user: CurrentUser,
     db: SessionDep,
     credentials: CredentialsDep,
-    sessions: SessionsDep,
+    access: AccessDep,
 ) -> Response:
     """Change your password. Needs the current one (wrong guesses count like failed
     logins); every session ends, this one included, so log in again afterwards."""
@@ -86,7 +86,7 @@ async def change_password(
             [{"loc": ("body", "new_password"), "msg": problem, "type": "value_error"}]
         )
     account.password_hash = await credentials.passwords.hash(body.new_password)
-    await sessions.end_all_sessions(db, account)
+    await access.end(db, account)
     audit.info("password.changed", extra={"user_id": str(account.id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -113,7 +113,7 @@ async def update_user(
     user_id: uuid.UUID,
     body: AccountUpdate,
     db: SessionDep,
-    sessions: SessionsDep,
+    access: AccessDep,
 ) -> UserOut:
     """Change an account's roles or disable it; its existing tokens stop working.
     The last active administrator can be neither demoted nor disabled (409)."""
@@ -127,7 +127,7 @@ async def update_user(
         )
     except LastAdmin:
         raise HTTPException(status.HTTP_409_CONFLICT, LAST_ADMIN) from None
-    await sessions.end_all_sessions(db, account)
+    await access.end(db, account)
     audit.info(
         "account.changed",
         extra={
@@ -148,7 +148,7 @@ async def update_user(
     },
 )
 async def delete_user(
-    user_id: uuid.UUID, db: SessionDep, sessions: SessionsDep
+    user_id: uuid.UUID, db: SessionDep, access: AccessDep
 ) -> Response:
     """Delete an account; its tokens stop working at once. The last active
     administrator cannot be deleted (409)."""
@@ -157,7 +157,7 @@ async def delete_user(
         await delete_account(db, account)
     except LastAdmin:
         raise HTTPException(status.HTTP_409_CONFLICT, LAST_ADMIN) from None
-    await sessions.forget_user(db, user_id)
+    await access.forget(db, user_id)
     audit.info("account.deleted", extra={"user_id": str(user_id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -166,10 +166,10 @@ async def delete_user(
     "/users/{user_id}/sessions", status_code=status.HTTP_204_NO_CONTENT
 )
 async def end_sessions(
-    user_id: uuid.UUID, db: SessionDep, sessions: SessionsDep
+    user_id: uuid.UUID, db: SessionDep, access: AccessDep
 ) -> Response:
     """Log an account out everywhere: every token issued so far stops working."""
     account = await get_account(db, user_id)
-    await sessions.end_all_sessions(db, account)
+    await access.end(db, account)
     audit.info("sessions.ended", extra={"user_id": str(user_id)})
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -552,6 +552,20 @@ def test_update_from_recorded_release_to_working_tree(
             "auth/cookies.py",
             id="bearer-to-cookie-and-back",
         ),
+        pytest.param(
+            "auth_methods",
+            ["jwt"],
+            ["jwt", "api_key"],
+            "auth/api_keys.py",
+            id="add-then-remove-api_key",
+        ),
+        pytest.param(
+            "auth_methods",
+            ["http_basic"],
+            ["jwt", "http_basic"],
+            "auth/tokens.py",
+            id="add-then-remove-token-methods",
+        ),
     ],
 )
 def test_reanswering_adds_and_removes_a_feature_cleanly(
@@ -566,11 +580,16 @@ def test_reanswering_adds_and_removes_a_feature_cleanly(
     tag(template, version)
     project = generate(template, version, tmp_path / "project", {question: first})
     module_path = project / "src" / recorded(project)["package_name"] / module
+    # One database through every change, as a deployed service has.
+    uv_ok(project, "alembic", "upgrade", "heads")
+    commit_all(project, "Lock the dependencies")  # uv wrote uv.lock
 
     for answer, has_module in ((second, True), (first, False)):
         update(project, **{question: answer})
 
         assert_merged_cleanly(project)
+        # A feature's migrations come and go with it; the database follows.
+        uv_ok(project, "alembic", "upgrade", "heads")
         assert recorded(project)[question] == answer
         assert module_path.is_file() == has_module
         # Its files, imports, settings, dependencies, migrations: see features.toml.

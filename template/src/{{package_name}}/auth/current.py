@@ -1,18 +1,19 @@
 """`current_user` and the guards built on it: `require_scopes`, `require_roles`.
 
-The caller is whoever the first enabled credential scheme (`schemes.py`) finds:
-no database read on the hot path (API keys and Basic credentials, once verified,
+The caller is whoever the first enabled credential scheme (`schemes.py`) finds,
+checked once per request (how OpenAPI lists the schemes: `openapi.py`), with no
+database read on the hot path (API keys and Basic credentials, once verified,
 are kept in memory). Routes that need the account row load it.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import SecurityScopes
+from fastapi.security.base import SecurityBase
 
 from .errors import InsufficientScope, MissingCredentials, MissingRole
 from .principal import Principal
@@ -28,37 +29,29 @@ async def authenticate(request: Request) -> Principal:
     raise MissingCredentials("no credentials")
 
 
-async def current_user(
-    request: Request, security_scopes: SecurityScopes, **_listed: object
-) -> Principal:
-    """The authenticated caller, with the scopes the route asks for."""
-    principal = await authenticate(request)
-    missing = [s for s in security_scopes.scopes if s not in principal.scopes]
-    if missing:
-        challenge = CHALLENGE_OF_METHOD.get(principal.method)
-        scheme = challenge.scheme if challenge else None
-        raise InsufficientScope(security_scopes.scopes, scheme)
-    return principal
+class _CurrentUser(SecurityBase):
+    """The dependency `current_user`. To OpenAPI it is the first credential scheme
+    (`openapi.py` lists the others where it is): FastAPI lists security schemes
+    from the dependencies that are scheme objects, and solves each per request."""
+
+    def __init__(self, listed_as: SecurityBase) -> None:
+        self.model = listed_as.model
+        self.scheme_name = listed_as.scheme_name
+
+    async def __call__(
+        self, request: Request, security_scopes: SecurityScopes
+    ) -> Principal:
+        """The authenticated caller, with the scopes the route asks for."""
+        principal = await authenticate(request)
+        missing = [s for s in security_scopes.scopes if s not in principal.scopes]
+        if missing:
+            challenge = CHALLENGE_OF_METHOD.get(principal.method)
+            scheme = challenge.scheme if challenge else None
+            raise InsufficientScope(security_scopes.scopes, scheme)
+        return principal
 
 
-# FastAPI reads a dependency's parameters from its signature: one per scheme object,
-# so that OpenAPI lists each for every route that needs a caller. The schemes only
-# read headers; the credentials are checked once, by `authenticate`.
-_POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
-current_user.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [
-        inspect.Parameter("request", _POSITIONAL, annotation=Request),
-        inspect.Parameter("security_scopes", _POSITIONAL, annotation=SecurityScopes),
-        *(
-            inspect.Parameter(
-                f"_listed_{index}",
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[Any, Depends(cast("Callable[..., Any]", scheme))],
-            )
-            for index, scheme in enumerate(SCHEMES)
-        ),
-    ]
-)
+current_user = _CurrentUser(SCHEMES[0])
 CurrentUser = Annotated[Principal, Security(current_user)]
 
 

@@ -7,6 +7,7 @@ a served process, and concurrency over separate connections.
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import sqlite3
@@ -212,3 +213,69 @@ def raw_status(
     if not answer.startswith(b"HTTP/1.1 "):
         return None
     return int(answer.split()[1])
+
+
+@pytest.fixture(scope="module")
+def every_method(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with every credential scheme: bearer tokens, API keys, Basic."""
+    answers = {"auth_methods": ["jwt", "oauth2_password", "api_key", "http_basic"]}
+    project = render(tmp_path_factory.mktemp("every") / "project", answers)
+    sync(project)
+    return project
+
+
+def basic(email: str, password: str = PASSWORD) -> dict[str, str]:
+    encoded = base64.b64encode(f"{email}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {encoded}"}
+
+
+def test_served_api_key_revocation_reaches_the_other_process(
+    every_method: Path, tmp_path: Path, database: dict[str, str]
+) -> None:
+    """Both processes keep the verified key in memory; a revocation on one must
+    reach the other's memory within the sync bound, and no key reaches a log."""
+    logs = [tmp_path / "one.log", tmp_path / "other.log"]
+    with (
+        served(every_method, SLUG, logs[0], env=database) as one,
+        served(every_method, SLUG, logs[1], env=database) as other,
+    ):
+        register(one, "ada@example.com")
+        token = login(one, "ada@example.com")[1]["access_token"]
+        status, created, _ = call(
+            "POST", f"{one}/auth/api-keys", {"name": "deploy"}, token=token
+        )
+        assert status == 201, created
+        key = {"X-API-Key": created["key"]}
+        for base in (one, other):
+            assert call("GET", f"{base}/users/me", headers=key)[0] == 200
+        path = f"{one}/auth/api-keys/{created['id']}"
+        assert call("DELETE", path, token=token)[0] == 204
+        assert call("GET", f"{one}/users/me", headers=key)[0] == 401
+        refused = until(lambda: call("GET", f"{other}/users/me", headers=key)[0] == 401)
+        assert refused, "the other process kept the revoked key"
+    for log in logs:
+        assert created["key"] not in log.read_text(errors="replace")
+
+
+def test_served_basic_password_change_reaches_the_other_process(
+    every_method: Path, tmp_path: Path, database: dict[str, str]
+) -> None:
+    """Basic credentials verified once stay in each process's memory; a password
+    change on one must end them on the other within the sync bound."""
+    new = "a brand new passphrase"
+    with (
+        served(every_method, SLUG, tmp_path / "one.log", env=database) as one,
+        served(every_method, SLUG, tmp_path / "other.log", env=database) as other,
+    ):
+        register(one, "ada@example.com")
+        old = basic("ada@example.com")
+        for base in (one, other):
+            assert call("GET", f"{base}/users/me", headers=old)[0] == 200
+        change = {"current_password": PASSWORD, "new_password": new}
+        status, body, _ = call("POST", f"{one}/users/me/password", change, headers=old)
+        assert status == 204, body
+        assert call("GET", f"{one}/users/me", headers=old)[0] == 401
+        refused = until(lambda: call("GET", f"{other}/users/me", headers=old)[0] == 401)
+        assert refused, "the other process kept the old password"
+        renewed = basic("ada@example.com", new)
+        assert call("GET", f"{other}/users/me", headers=renewed)[0] == 200

@@ -78,9 +78,11 @@ def render(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Print what authentication costs per request: `nox -s bench -- [KEY=VALUE ...]`.
+    """Print what authentication costs per request, beside fastapi-users.
 
-    Renders a project, serves it and drives it with wrk (apt-get install wrk).
+    `nox -s bench -- [--seconds N] [--rounds N] [KEY=VALUE ...]`: renders a project
+    and sets up fastapi-users' full example in a virtual environment of its own
+    (from PyPI), serves both and drives them in turns with wrk (apt-get install wrk).
     """
     session.install("copier>=9.4", "pyyaml>=6.0", "uv>=0.5")
     session.run("python", "benchmarks/auth_overhead.py", *session.posargs)

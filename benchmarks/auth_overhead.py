@@ -460,7 +460,7 @@ class Ours:
 
 
 def set_up_ours(destination: Path, data: Mapping[str, Any]) -> Ours:
-    """Render (with the token methods alone if the answers do not render) and uv sync."""
+    """Render (the token methods alone if the answers do not render); uv sync."""
     methods = list(data.get("auth_methods", METHODS))
     if "jwt" not in methods:
         sys.exit("the benchmark logs in at POST /auth/login: keep jwt in auth_methods")

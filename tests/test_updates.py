@@ -331,8 +331,11 @@ def edit_like_an_owner(project: Path) -> Edits:
             "    CurrentUser,\n"
             "    require_roles,\n"
             "    require_scopes,\n"
-            ")\n\n"
+            ")\n"
+            f"from {package}.users.models import User\n\n"
             'router = APIRouter(tags=["greetings"])\n\n\n'
+            "def greeting_for(account: User) -> str:\n"
+            '    return f"hello {account.email}"\n\n\n'
             '@router.get("/hello")\n'
             "async def hello() -> dict[str, str]:\n"
             '    return {"message": "hello"}\n\n\n'

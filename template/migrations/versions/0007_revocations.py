@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("not_before", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_revocations")),
-        sqlite_autoincrement=True,  # ids never reused: see auth/revocation.py
+        sqlite_autoincrement=True,  # ids never reused: see auth/core/revocation.py
     )
     op.create_index(op.f("ix_revocations_expires_at"), "revocations", ["expires_at"])
 

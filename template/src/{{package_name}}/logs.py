@@ -12,7 +12,7 @@ from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
-AUDIT_LOGGER = __name__.rpartition(".")[0] + ".audit"  # as in auth/grants.py
+AUDIT_LOGGER = __name__.partition(".")[0] + ".audit"  # as every module names it
 # Uvicorn logs HTTP requests on uvicorn.access, WebSocket handshakes on uvicorn.error.
 UVICORN_LOGGERS = ("uvicorn.access", "uvicorn.error")
 

@@ -1,1 +1,3 @@
-"""Authentication: password hashing, access tokens, the schemes and their routes."""
+"""Authentication, in layers: `core/` (the caller, errors, passwords, revocations),
+`tokens/` (the access-token lifecycle), `methods/` (one credential scheme each),
+and on top `schemes` and `current` (who the caller is) and `dependencies`."""

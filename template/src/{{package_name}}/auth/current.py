@@ -15,8 +15,8 @@ from fastapi import Depends, Request, Security
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
-from .errors import InsufficientScope, MissingCredentials, MissingRole
-from .principal import Principal
+from .core.errors import InsufficientScope, MissingCredentials, MissingRole
+from .core.principal import Principal
 from .schemes import AUTHENTICATORS, CHALLENGE_OF_METHOD, SCHEMES
 
 

@@ -1,1 +1,1 @@
-"""Accounts: model, schemas, service and routes."""
+"""Accounts: the model and the operations on it, independent of HTTP."""

@@ -1,4 +1,4 @@
-"""The user account table."""
+"""The user account table and its roles."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from sqlalchemy import JSON, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime
+
+# The roles an account may have (what each may do: auth/core/permissions.py).
+USER = "user"
+ADMIN = "admin"
 
 
 def utcnow() -> datetime:

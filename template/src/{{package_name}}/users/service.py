@@ -10,9 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ..auth.passwords import PasswordService
-from ..auth.permissions import ADMIN, USER
-from .models import User
+from .models import ADMIN, USER, User
 
 
 class EmailTaken(Exception):
@@ -28,17 +26,12 @@ def normalize_email(email: str) -> str:
 
 
 async def create_user(
-    session: AsyncSession,
-    passwords: PasswordService,
-    *,
-    email: str,
-    password: str,
-    admin: bool = False,
+    session: AsyncSession, *, email: str, password_hash: str, admin: bool = False
 ) -> User:
     """Create an account; raises EmailTaken if the email is in use."""
     user = User(
         email=normalize_email(email),
-        password_hash=await passwords.hash(password),
+        password_hash=password_hash,
         roles=[USER, ADMIN] if admin else [USER],
         is_active=True,
     )

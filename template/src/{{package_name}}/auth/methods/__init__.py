@@ -1,0 +1,1 @@
+"""The credential schemes a request can carry, one module each."""

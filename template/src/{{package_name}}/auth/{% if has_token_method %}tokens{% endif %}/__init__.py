@@ -1,0 +1,1 @@
+"""The access-token lifecycle: signing keys, tokens, refresh families, sessions."""

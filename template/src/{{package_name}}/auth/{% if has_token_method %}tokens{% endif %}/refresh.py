@@ -1,0 +1,242 @@
+"""Refresh tokens (RFC 9700 §4.14): opaque, stored hashed, rotated atomically.
+
+Every login starts a family (its id is the access tokens' `sid`). Each refresh spends
+the presented token and issues the next one of the family, in one conditional
+UPDATE, so that of two concurrent refreshes exactly one wins. A spent token presented
+again is a replay: the whole family is revoked. A family lives at most
+REFRESH_TOKEN_DAYS from its login, however often it is refreshed, and dies after
+REFRESH_IDLE_DAYS without a refresh.
+
+Two tabs of one browser that refresh at once present the same token: one wins, the
+other would look like a replay and log the user out. So the token spent last in its
+family, presented again within REFRESH_REUSE_GRACE_SECONDS of being spent, is refused
+(`invalid_grant`) without revoking the family: the winner's new pair stays valid (the
+practice of Okta's and Auth0's refresh token rotation). Any other reuse, or one after
+the grace window, is a replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import NoReturn
+
+from sqlalchemy import ForeignKey, Index, String, Uuid, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ...db import Base
+
+TOKEN_BYTES = 32  # 256 bits
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_family_id", "family_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[str] = mapped_column(String(1024))
+    # When this token was issued: the family's last activity (REFRESH_IDLE_DAYS).
+    created_at: Mapped[int]
+    family_expires_at: Mapped[int]
+    used_at: Mapped[int | None] = mapped_column(default=None)
+    revoked_at: Mapped[int | None] = mapped_column(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """The outcome of a successful refresh: the new token and what it carries."""
+
+    token: str
+    family_id: str
+    user_id: uuid.UUID
+    scope: str
+
+
+class ScopeNotGranted(Exception):
+    """Raised when a refresh asks for a scope its session was not granted."""
+
+
+@dataclass(frozen=True, slots=True)
+class RotationPolicy:
+    """How long an unused family lives, and the grace for concurrent refreshes."""
+
+    idle_seconds: int
+    reuse_grace_seconds: int
+
+
+class RefreshRejected(Exception):
+    """Raised for an unknown, expired, revoked or already spent refresh token.
+
+    `family_id` is set when the family has been revoked because of it (a replay).
+    """
+
+    def __init__(self, reason: str, family_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.family_id = family_id
+
+
+def hash_token(token: str) -> str:
+    # The token has 256 bits of entropy: a plain SHA-256 cannot be brute-forced.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+async def start_family(
+    session: AsyncSession, user_id: uuid.UUID, scope: str, lifetime_seconds: int
+) -> Rotation:
+    """Start a login session; returns its first refresh token. Commits."""
+    now = int(time.time())
+    family = _add_token(
+        session, secrets.token_urlsafe(16), user_id, scope, now, now + lifetime_seconds
+    )
+    await session.commit()
+    return family
+
+
+async def rotate(
+    session: AsyncSession,
+    token: str,
+    requested: frozenset[str] = frozenset(),
+    *,
+    policy: RotationPolicy,
+) -> Rotation:
+    """Spend `token` and issue its successor, atomically. Commits.
+
+    Raises RefreshRejected; when the token was a replay, the whole family has been
+    revoked by then (its `family_id` says so). Raises ScopeNotGranted, with the
+    token left unspent, when `requested` is not within the session's scope.
+    """
+    now = int(time.time())
+    token_hash = hash_token(token)
+    # One statement decides who wins: the UPDATE only matches an unspent token, so a
+    # concurrent second refresh finds nothing. (A SELECT then UPDATE would let both
+    # through.)
+    spent = await session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.token_hash == token_hash,
+            RefreshToken.used_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.family_expires_at > now,
+            RefreshToken.created_at > now - policy.idle_seconds,
+        )
+        .values(used_at=now)
+        .returning(
+            RefreshToken.family_id,
+            RefreshToken.user_id,
+            RefreshToken.scope,
+            RefreshToken.family_expires_at,
+        )
+    )
+    row = spent.one_or_none()
+    if row is None:
+        await session.rollback()
+        await _reject(session, token_hash, now, policy)
+    family_id, user_id, scope, family_expires_at = row
+    if not requested <= set(scope.split()):
+        await session.rollback()  # the token stays usable
+        raise ScopeNotGranted(family_id)
+    successor = _add_token(session, family_id, user_id, scope, now, family_expires_at)
+    await session.commit()
+    return successor
+
+
+async def _reject(
+    session: AsyncSession, token_hash: str, now: int, policy: RotationPolicy
+) -> NoReturn:
+    """Why the token could not be spent; revokes its family unless it is the grace
+    case (the family's newest spent token, reused moments after it was spent)."""
+    presented = (
+        await session.execute(
+            select(RefreshToken.id, RefreshToken.family_id, RefreshToken.used_at)
+            .where(RefreshToken.token_hash == token_hash)
+            .where(RefreshToken.revoked_at.is_(None))
+        )
+    ).one_or_none()
+    if presented is None:
+        # Unknown, or its family was revoked already: nothing more to revoke.
+        raise RefreshRejected("unknown or revoked refresh token")
+    token_id, family_id, used_at = presented
+    if used_at is not None and now - used_at <= policy.reuse_grace_seconds:
+        spent_later = await session.scalar(
+            select(func.count())
+            .select_from(RefreshToken)
+            .where(
+                RefreshToken.family_id == family_id,
+                RefreshToken.id > token_id,
+                RefreshToken.used_at.is_not(None),
+            )
+        )
+        if not spent_later:
+            raise RefreshRejected("refreshed concurrently, within the grace window")
+    await revoke_family(session, family_id)
+    raise RefreshRejected("spent or expired refresh token", family_id)
+
+
+def _add_token(
+    session: AsyncSession,
+    family_id: str,
+    user_id: uuid.UUID,
+    scope: str,
+    now: int,
+    family_expires_at: int,
+) -> Rotation:
+    """Add a fresh token of the family to the session (not committed)."""
+    token = new_token()
+    session.add(
+        RefreshToken(
+            token_hash=hash_token(token),
+            family_id=family_id,
+            user_id=user_id,
+            scope=scope,
+            created_at=now,
+            family_expires_at=family_expires_at,
+        )
+    )
+    return Rotation(token, family_id, user_id, scope)
+
+
+async def family_of(session: AsyncSession, token: str) -> str | None:
+    """The family of a refresh token, spent or not; None for an unknown token."""
+    family_id: str | None = await session.scalar(
+        select(RefreshToken.family_id).where(
+            RefreshToken.token_hash == hash_token(token)
+        )
+    )
+    return family_id
+
+
+async def revoke_family(session: AsyncSession, family_id: str) -> None:
+    """Revoke every token of a family. Commits; idempotent."""
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=int(time.time()))
+    )
+    await session.commit()
+
+
+async def revoke_user_families(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
+    """Revoke every live family of a user; returns their ids. Commits."""
+    revoked = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=int(time.time()))
+        .returning(RefreshToken.family_id)
+    )
+    family_ids = sorted(set(revoked.scalars().all()))
+    await session.commit()
+    return family_ids

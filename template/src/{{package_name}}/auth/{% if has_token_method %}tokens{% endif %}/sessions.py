@@ -1,0 +1,143 @@
+"""Login sessions: token pairs, refresh, logout and ending every session of a user."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from pydantic import BaseModel, PrivateAttr
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ...users.models import User
+from ..core.errors import OAuthError
+from ..core.permissions import allowed_scopes, parse_scope
+from ..core.revocation import RevocationList
+from .handler import AccessClaims, TokenHandler
+from .refresh import (
+    RefreshRejected,
+    RotationPolicy,
+    ScopeNotGranted,
+    revoke_family,
+    revoke_user_families,
+    rotate,
+    start_family,
+)
+
+audit = logging.getLogger(__name__.partition(".")[0] + ".audit")
+
+
+class TokenPair(BaseModel):
+    """RFC 6749 §5.1 token response; sent with `Cache-Control: no-store`."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"  # noqa: S105  (a token type, not a secret)
+    expires_in: int
+    scope: str
+    # The refresh family (the tokens' `sid`): for the server only, never sent.
+    _session_id: str = PrivateAttr(default="")
+
+    @property
+    def session_id(self) -> str:
+        return self._session_id
+
+
+class SessionManager:
+    """Issues, refreshes and revokes token pairs."""
+
+    def __init__(
+        self,
+        tokens: TokenHandler,
+        revocations: RevocationList,
+        refresh_lifetime_seconds: int,
+        policy: RotationPolicy,
+    ) -> None:
+        self.tokens = tokens
+        self.revocations = revocations
+        self.refresh_lifetime_seconds = refresh_lifetime_seconds
+        self.policy = policy
+
+    async def login(
+        self, db: AsyncSession, user: User, scopes: frozenset[str] | None = None
+    ) -> TokenPair:
+        """Start a session for `user`; `scopes` defaults to all the user may have."""
+        granted = allowed_scopes(user.roles) if scopes is None else scopes
+        scope = " ".join(sorted(granted))
+        family = await start_family(db, user.id, scope, self.refresh_lifetime_seconds)
+        return self._pair(user, family.token, family.family_id, granted)
+
+    async def refresh(
+        self, db: AsyncSession, refresh_token: str, scope: str | None = None
+    ) -> TokenPair:
+        """Rotate `refresh_token`; raises OAuthError invalid_grant / invalid_scope.
+
+        The new tokens never carry more than the session was granted, nor more than
+        the user's current roles allow; `scope` may narrow them further.
+        """
+        requested = frozenset(parse_scope(scope))
+        try:
+            rotation = await rotate(db, refresh_token, requested, policy=self.policy)
+        except ScopeNotGranted:
+            raise OAuthError(
+                "invalid_scope", "Refresh cannot widen the scope."
+            ) from None
+        except RefreshRejected as exc:
+            if exc.family_id is not None:
+                audit.warning("refresh.replay_detected", extra={"sid": exc.family_id})
+                await self._revoke_session(db, exc.family_id)
+            else:
+                audit.info("refresh.refused", extra={"reason": exc.reason})
+            raise OAuthError("invalid_grant", "The refresh token is invalid.") from None
+        user = await db.get(User, rotation.user_id)
+        if user is None or not user.is_active:
+            await revoke_family(db, rotation.family_id)
+            await self._revoke_session(db, rotation.family_id)
+            raise OAuthError("invalid_grant", "The refresh token is invalid.")
+        granted = requested or frozenset(rotation.scope.split())
+        granted &= allowed_scopes(user.roles)
+        audit.info(
+            "refresh.succeeded",
+            extra={"user_id": str(user.id), "sid": rotation.family_id},
+        )
+        return self._pair(user, rotation.token, rotation.family_id, granted)
+
+    async def logout(self, db: AsyncSession, claims: AccessClaims) -> None:
+        """Deny this access token until it expires and end its session. Idempotent."""
+        await self.revocations.revoke(
+            db, "jti", claims.token_id, covers_until=claims.expires_at
+        )
+        await revoke_family(db, claims.session_id)
+        await self._revoke_session(db, claims.session_id)
+        audit.info(
+            "logout", extra={"user_id": claims.subject, "sid": claims.session_id}
+        )
+
+    async def end_all_sessions(self, db: AsyncSession, user: User) -> None:
+        """End every refresh family of `user`; `AccountAccess.end` calls it, and
+        revokes the access tokens too."""
+        for family_id in await revoke_user_families(db, user.id):
+            await self._revoke_session(db, family_id)
+
+    async def _revoke_session(self, db: AsyncSession, family_id: str) -> None:
+        # Access tokens of the session die too; they all expire within a lifetime.
+        covers_until = int(time.time()) + self.tokens.lifetime_seconds
+        await self.revocations.revoke(db, "sid", family_id, covers_until=covers_until)
+
+    def _pair(
+        self, user: User, refresh_token: str, family_id: str, scopes: frozenset[str]
+    ) -> TokenPair:
+        issued = self.tokens.sign_jwt(
+            subject=str(user.id),
+            email=user.email,
+            scopes=scopes,
+            roles=user.roles,
+            session_id=family_id,
+        )
+        pair = TokenPair(
+            access_token=issued.token,
+            refresh_token=refresh_token,
+            expires_in=issued.expires_in,
+            scope=" ".join(sorted(scopes)),
+        )
+        pair._session_id = family_id
+        return pair

@@ -1,0 +1,1 @@
+"""The HTTP routes: health, logins, sessions, API keys, accounts."""

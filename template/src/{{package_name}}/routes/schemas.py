@@ -1,0 +1,74 @@
+"""Request and response bodies of the account routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from ..auth.core.password_policy import MAX_LENGTH, password_problem
+
+
+class RegisterRequest(BaseModel):
+    """A new account: email and password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=320)
+    # No min_length here: password_problem says it, without echoing the value.
+    password: str = Field(max_length=MAX_LENGTH, repr=False)
+
+    @model_validator(mode="after")
+    def _acceptable_password(self) -> RegisterRequest:
+        problem = password_problem(self.password, str(self.email))
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class PasswordChange(BaseModel):
+    """The current password, and the new one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(max_length=MAX_LENGTH, repr=False)
+    new_password: str = Field(max_length=MAX_LENGTH, repr=False)
+
+    @model_validator(mode="after")
+    def _a_new_password(self) -> PasswordChange:
+        # The password policy needs the account's email: the route applies it.
+        if self.new_password == self.current_password:
+            raise ValueError("The new password must differ from the current one.")
+        return self
+
+
+class AccountUpdate(BaseModel):
+    """What an administrator may change: roles and whether the account is active."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[Literal["user", "admin"]] | None = Field(default=None, min_length=1)
+    is_active: bool | None = None
+
+
+class UserOut(BaseModel):
+    """An account as the API shows it (never the password hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    roles: list[str]
+    is_active: bool
+    created_at: datetime
+
+
+class Me(BaseModel):
+    """The caller, as their access token says."""
+
+    id: str
+    email: str
+    roles: list[str]
+    scopes: list[str]

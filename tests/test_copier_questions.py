@@ -140,27 +140,47 @@ def test_rendered_tree_is_formatted_and_lint_clean(
 
 
 def test_render_jwt_only_has_login_and_no_password_flow(rendered: Rendered) -> None:
-    auth = rendered({"auth_methods": ["jwt"]}) / "src" / "my_api" / "auth"
+    routes = rendered({"auth_methods": ["jwt"]}) / "src" / "my_api" / "routes"
 
-    assert (auth / "login.py").is_file()
-    assert not (auth / "password_flow.py").exists()
-    assert "python-multipart" not in (auth.parents[2] / "pyproject.toml").read_text()
+    assert (routes / "login.py").is_file()
+    assert not (routes / "password_flow.py").exists()
+    assert "python-multipart" not in (routes.parents[2] / "pyproject.toml").read_text()
 
 
 def test_render_oauth2_password_only_has_password_flow_and_no_login(
     rendered: Rendered,
 ) -> None:
-    auth = rendered({"auth_methods": ["oauth2_password"]}) / "src" / "my_api" / "auth"
+    project = rendered({"auth_methods": ["oauth2_password"]})
+    routes = project / "src" / "my_api" / "routes"
 
-    assert (auth / "password_flow.py").is_file()
-    assert not (auth / "login.py").exists()
-    assert "python-multipart" in (auth.parents[2] / "pyproject.toml").read_text()
+    assert (routes / "password_flow.py").is_file()
+    assert not (routes / "login.py").exists()
+    assert "python-multipart" in (project / "pyproject.toml").read_text()
 
 
 def test_render_without_registration_has_no_registration_module(
     rendered: Rendered,
 ) -> None:
-    auth = rendered({"allow_registration": False}) / "src" / "my_api" / "auth"
+    routes = rendered({"allow_registration": False}) / "src" / "my_api" / "routes"
 
-    assert not (auth / "registration.py").exists()
-    assert (auth / "login.py").is_file()
+    assert not (routes / "registration.py").exists()
+    assert (routes / "login.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("method", "module"), [("api_key", "api_keys.py"), ("http_basic", "basic.py")]
+)
+def test_render_method_alone_has_no_token_code(
+    rendered: Rendered, method: str, module: str
+) -> None:
+    """No tokens to issue: no token lifecycle, signing keys, PyJWT or JWT setting."""
+    project = rendered({"auth_methods": [method]})
+    auth = project / "src" / "my_api" / "auth"
+
+    assert (auth / "methods" / module).is_file()
+    assert not (auth / "tokens").exists()
+    assert not (auth / "methods" / "bearer.py").exists()
+    assert not list((project / "src" / "my_api" / "routes").glob("sessions.py"))
+    assert "pyjwt" not in (project / "pyproject.toml").read_text().lower()
+    assert "JWT_" not in (project / ".env.example").read_text()
+    assert "JWT_" not in (project / ".env").read_text()

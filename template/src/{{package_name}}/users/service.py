@@ -26,9 +26,14 @@ def normalize_email(email: str) -> str:
 
 
 async def create_user(
-    session: AsyncSession, *, email: str, password_hash: str, admin: bool = False
+    session: AsyncSession,
+    *,
+    email: str,
+    password_hash: str | None,
+    admin: bool = False,
 ) -> User:
-    """Create an account; raises EmailTaken if the email is in use."""
+    """Create an account (without a password: None); raises EmailTaken if the email
+    is in use."""
     user = User(
         email=normalize_email(email),
         password_hash=password_hash,

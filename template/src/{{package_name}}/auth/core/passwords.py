@@ -58,9 +58,13 @@ class PasswordService:
         return await self._run(functools.partial(self._hasher.hash, password))
 
     async def verify_and_update(
-        self, password: str, password_hash: str
+        self, password: str, password_hash: str | None
     ) -> tuple[bool, str | None]:
-        """Whether `password` matches, and a new hash when the parameters changed."""
+        """Whether `password` matches, and a new hash when the parameters changed.
+        An account without a password (None) never matches, in the same time."""
+        if password_hash is None:
+            await self.verify_dummy(password)
+            return False, None
         return await self._run(
             functools.partial(self._hasher.verify_and_update, password, password_hash)
         )

@@ -41,9 +41,18 @@ ANSWER_SETS = [
     pytest.param({"allow_registration": False}, id="no-registration"),
     pytest.param({"auth_methods": ["api_key"]}, id="api_key"),
     pytest.param({"auth_methods": ["http_basic"]}, id="http_basic"),
+    pytest.param({"auth_methods": ["social"]}, id="social"),
     pytest.param(
         {
-            "auth_methods": ["jwt", "oauth2_password", "api_key", "http_basic"],
+            "auth_methods": ["jwt", "social"],
+            "social_providers": ["google", "github", "facebook", "oidc"],
+        },
+        id="jwt-social-every-provider",
+    ),
+    pytest.param(
+        {
+            "auth_methods": ["jwt", "oauth2_password", "api_key", "http_basic", "social"],
+            "social_providers": ["oidc"],
             "token_transport": "cookie",
         },
         id="all-methods-cookie",

@@ -51,7 +51,9 @@ ANSWER_SETS = [
     ),
     pytest.param(
         {
-            "auth_methods": ["jwt", "oauth2_password", "api_key", "http_basic", "social"],
+            "auth_methods": [
+                *("jwt", "oauth2_password", "api_key", "http_basic", "social")
+            ],
             "social_providers": ["oidc"],
             "token_transport": "cookie",
         },

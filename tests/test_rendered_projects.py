@@ -129,13 +129,15 @@ def served(
     log_path: Path,
     timeout: float = 60,
     env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[str]:
-    """`uv run <slug> serve` on a free port until the block ends; yields its URL.
+    """`uv run <slug> serve` on `port` (default: a free one) until the block ends;
+    yields its URL.
 
     `env` adds settings (they override .env). The server's output goes to
     `log_path` and is printed (pytest shows it when the test fails).
     """
-    port = free_port()
+    port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         server = subprocess.Popen(

@@ -13,48 +13,19 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import (
-    ForeignKey,
-    String,
-    UniqueConstraint,
-    delete,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
-from ...db import Base, UTCDateTime
 from ...users.models import User, utcnow
 from ...users.service import EmailTaken, create_user, get_user_by_email
 from .errors import SocialLoginFailed
+from .models import Identity
 from .profiles import SocialProfile
 from .providers import Provider
 
 audit = logging.getLogger(__name__.partition(".")[0] + ".audit")
-
-
-class Identity(Base):
-    """An account at a provider, linked to one local account."""
-
-    __tablename__ = "social_identities"
-    __table_args__ = (UniqueConstraint("issuer", "subject"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    provider: Mapped[str] = mapped_column(String(32))
-    issuer: Mapped[str] = mapped_column(String(255))
-    subject: Mapped[str] = mapped_column(String(255))
-    # As the provider last said, for the owner's list; never used to sign in.
-    email: Mapped[str | None] = mapped_column(String(320))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LastLogin(Exception):

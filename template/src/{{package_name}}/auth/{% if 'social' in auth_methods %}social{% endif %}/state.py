@@ -16,32 +16,22 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import String, delete
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from ...config import Settings
-from ...db import Base, UTCDateTime
 from ...users.models import utcnow
 from .errors import SocialLoginFailed
+from .models import SpentState
 
 STATE_SECONDS = 600
 SECURE_PREFIX = "__Secure-"
 COOKIE_PREFIX = "social_"
-
-
-class SpentState(Base):
-    """A state whose callback has run: refused if it comes back."""
-
-    __tablename__ = "social_spent_states"
-
-    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 @dataclass(frozen=True)

@@ -569,6 +569,13 @@ def test_update_from_recorded_release_to_working_tree(
             "auth/tokens/handler.py",
             id="add-then-remove-token-methods",
         ),
+        pytest.param(
+            "auth_methods",
+            ["jwt"],
+            ["jwt", "social"],
+            "auth/social/flow.py",
+            id="add-then-remove-social",
+        ),
     ],
 )
 def test_reanswering_adds_and_removes_a_feature_cleanly(

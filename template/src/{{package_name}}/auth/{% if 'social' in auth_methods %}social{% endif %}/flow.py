@@ -9,6 +9,7 @@ from PUBLIC_BASE_URL, never from the request's Host or X-Forwarded-* headers.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import httpx2
@@ -109,7 +110,7 @@ class SocialLogin:
         response: Response,
         name: str,
         *,
-        link_account: Any = None,
+        link_account: uuid.UUID | None = None,
         next_path: str | None = None,
     ) -> str:
         """The provider's authorization URL; the flow's cookie goes on `response`."""

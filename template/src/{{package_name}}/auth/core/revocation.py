@@ -96,6 +96,13 @@ class RevocationList:
         self._reads: deque[tuple[float, int]] = deque()
         self._synced_at: float | None = None
 
+    @property
+    def is_fresh(self) -> bool:
+        """Whether the mirror was synced within `max_staleness` (else requests that
+        need it are refused with 503)."""
+        synced_at = self._synced_at
+        return synced_at is not None and self._clock() - synced_at <= self.max_staleness
+
     def is_revoked(self, subject: str, proved_at: int, *ids: str) -> bool:
         """Whether a credential of `subject` proved at `proved_at` (a token's `iat`,
         a cache entry's load time), or known by one of `ids`, is revoked.

@@ -25,6 +25,8 @@ CHECKS = [
     ["uv", "run", "ruff", "check"],
     ["uv", "run", "ruff", "format", "--check"],
     ["uv", "run", "mypy"],
+    # No finding of medium or high severity, in any project the template renders.
+    ["uv", "run", "bandit", "--quiet", "--severity-level", "medium", "-r", "src"],
     ["uv", "run", "pytest", "-q", "-p", "no:cacheprovider"],
 ]
 

@@ -113,6 +113,42 @@ def test_served_logout_reaches_the_other_process_after_a_restart_pruned(
             assert refused, "the other process never saw the logout"
 
 
+def refresh(base: str, token: str) -> tuple[int, Any]:
+    status, body, _ = call("POST", f"{base}/auth/refresh", {"refresh_token": token})
+    return status, body
+
+
+def test_served_refresh_rotated_on_one_process_is_spent_on_the_other(
+    project: Path, tmp_path: Path, database: dict[str, str]
+) -> None:
+    """Two processes on one SQLite file: a rotation on one is seen by the other at
+    once (the store is shared), and exactly one of concurrent refreshes with the
+    same token, spread over both processes and separate connections, wins."""
+    env = {**database, "REFRESH_REUSE_GRACE_SECONDS": "0"}
+    with (
+        served(project, SLUG, tmp_path / "one.log", env=env) as one,
+        served(project, SLUG, tmp_path / "other.log", env=env) as other,
+    ):
+        register(one, "ada@example.com")
+        status, first, _ = login(one, "ada@example.com")
+        assert status == 200, first
+        status, rotated = refresh(one, first["refresh_token"])
+        assert status == 200, rotated
+        # The spent token, on the other process: a replay, which ends the session.
+        status, body = refresh(other, first["refresh_token"])
+        assert status == 400, body
+        assert body["error"] == "invalid_grant"
+        assert refresh(one, rotated["refresh_token"])[0] == 400
+        # A new session, then eight refreshes at once with its token.
+        _, second, _ = login(other, "ada@example.com")
+        bases = [one, other] * 4
+        with ThreadPoolExecutor(max_workers=len(bases)) as pool:
+            statuses = list(
+                pool.map(lambda base: refresh(base, second["refresh_token"])[0], bases)
+            )
+    assert sorted(statuses) == [200] + [400] * 7, statuses
+
+
 def failures_from_24_addresses(base: str) -> list[int]:
     """Statuses of failed logins that each claim another X-Forwarded-For."""
     return [

@@ -170,7 +170,8 @@ async def _reject(
         # Unknown, or its family was revoked already: nothing more to revoke.
         raise RefreshRejected("unknown or revoked refresh token")
     token_id, family_id, used_at = presented
-    if used_at is not None and now - used_at <= policy.reuse_grace_seconds:
+    # Whole seconds: `<`, so that a grace of 0 is no grace at all.
+    if used_at is not None and now - used_at < policy.reuse_grace_seconds:
         spent_later = await session.scalar(
             select(func.count())
             .select_from(RefreshToken)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
@@ -21,13 +22,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ...config import Settings
 from .errors import ProviderUnavailable, SocialLoginFailed
 from .oidc import OIDCProvider
-from .profiles import SocialProfile, facebook_profile, from_claims, github_profile
+from .profiles import (
+    SocialProfile,
+    facebook_profile,
+    from_claims,
+    get_json,
+    github_profile,
+)
 from .providers import Provider, configured_providers
 from .state import FlowState, StateCookies, spend
 
 MAX_CODE_LENGTH = 2048
 # What a provider's `error` may be echoed as: RFC 6749 error codes look like this.
 ERROR_CODE = re.compile(r"[a-z_]{1,64}")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where to send the user and the code, and who answers there."""
+
+    authorize: str
+    token: str
+    issuer: str  # names the provider's identities
+    auth_method: str  # how the client authenticates at the token endpoint
+    # OpenID Connect: the whole discovery document; empty for plain OAuth2.
+    document: dict[str, Any] = field(default_factory=dict)
 
 
 class _SharedTransport(httpx2.AsyncBaseTransport):
@@ -98,13 +117,6 @@ class SocialLogin:
         """What is registered with the provider: from PUBLIC_BASE_URL only."""
         return self.public_base_url + self.callback_path(name)
 
-    async def issuer(self, provider: Provider) -> str:
-        """The issuer that names the provider's identities."""
-        if provider.kind == "oidc":
-            return await self._oidc[provider.name].issuer()
-        assert provider.issuer is not None  # noqa: S101  (plain OAuth2: fixed)
-        return provider.issuer
-
     async def start(
         self,
         response: Response,
@@ -116,17 +128,11 @@ class SocialLogin:
         """The provider's authorization URL; the flow's cookie goes on `response`."""
         provider = self.provider(name)
         flow = FlowState.new(name, link_account=link_account, next_path=next_path)
-        extra: dict[str, str] = {}
-        if provider.kind == "oidc":
-            document = await self._oidc[name].document()
-            authorize_url = str(document["authorization_endpoint"])
-            extra["nonce"] = flow.nonce
-        else:
-            assert provider.authorize_url is not None  # noqa: S101
-            authorize_url = provider.authorize_url
-        async with await self._client(provider) as client:
+        endpoints = await self._endpoints(provider)
+        extra = {"nonce": flow.nonce} if provider.kind == "oidc" else {}
+        async with self._client(provider, endpoints) as client:
             url, _ = client.create_authorization_url(
-                authorize_url,
+                endpoints.authorize,
                 state=flow.state,
                 code_verifier=flow.code_verifier,
                 **extra,
@@ -149,12 +155,12 @@ class SocialLogin:
                 f"{provider.label} did not sign you in ({reason}): start again if you"
                 " want to."
             )
-        issuer = await self.issuer(provider)
-        await self._check_issuer(provider, params.get("iss"), issuer)
+        endpoints = await self._endpoints(provider)
+        self._check_issuer(provider, params.get("iss"), endpoints)
         code = params.get("code")
         if not code or len(code) > MAX_CODE_LENGTH:
             raise SocialLoginFailed(f"{provider.label} sent no authorization code.")
-        token = await self._exchange(provider, code, flow)
+        token = await self._exchange(provider, endpoints, code, flow)
         access_token = token.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise SocialLoginFailed(f"{provider.label} issued no access token.")
@@ -162,83 +168,62 @@ class SocialLogin:
             return flow, await github_profile(self.http, provider, access_token)
         if provider.kind == "facebook":
             return flow, await facebook_profile(self.http, provider, access_token)
-        return flow, await self._oidc_profile(provider, issuer, token, flow)
+        return flow, await self._oidc_profile(provider, endpoints, token, flow)
 
-    async def _check_issuer(
-        self, provider: Provider, sent: str | None, issuer: str
+    @staticmethod
+    def _check_issuer(
+        provider: Provider, sent: str | None, endpoints: Endpoints
     ) -> None:
         # RFC 9207: with several providers, a response from one must not be taken
         # for another's (mix-up). Required where the provider says it sends it.
-        if sent is not None and sent != issuer:
+        if sent is not None and sent != endpoints.issuer:
             raise SocialLoginFailed(
                 f"The response did not come from {provider.label} (iss)."
             )
-        if sent is None and provider.kind == "oidc":
-            document = await self._oidc[provider.name].document()
-            if document.get("authorization_response_iss_parameter_supported") is True:
-                raise SocialLoginFailed(
-                    f"{provider.label}'s response lacks its issuer (iss)."
-                )
+        promised = endpoints.document.get(
+            "authorization_response_iss_parameter_supported"
+        )
+        if sent is None and promised is True:
+            raise SocialLoginFailed(
+                f"{provider.label}'s response lacks its issuer (iss)."
+            )
 
     async def _oidc_profile(
-        self, provider: Provider, issuer: str, token: dict[str, Any], flow: FlowState
+        self,
+        provider: Provider,
+        endpoints: Endpoints,
+        token: dict[str, Any],
+        flow: FlowState,
     ) -> SocialProfile:
-        oidc = self._oidc[provider.name]
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise SocialLoginFailed(f"{provider.label} issued no ID token.")
-        claims = await oidc.verify_id_token(
+        claims = await self._oidc[provider.name].verify_id_token(
             id_token,
             client_id=provider.client_id,
             nonce=flow.nonce,
             access_token=token.get("access_token"),
         )
-        document = await oidc.document()
-        userinfo_url = document.get("userinfo_endpoint")
+        userinfo_url = endpoints.document.get("userinfo_endpoint")
         if "email" not in claims and isinstance(userinfo_url, str):
-            userinfo = await self._userinfo(provider, userinfo_url, token)
-            if userinfo.get("sub") != claims["sub"]:
+            userinfo = await get_json(
+                self.http, provider, userinfo_url, token["access_token"]
+            )
+            if not isinstance(userinfo, dict) or userinfo.get("sub") != claims["sub"]:
                 # OIDC Core §5.3.2: another user's claims must never be used.
                 raise SocialLoginFailed(
                     f"{provider.label}'s UserInfo is about another user."
                 )
             claims = {**userinfo, **claims}
-        return from_claims(issuer, claims)
-
-    async def _userinfo(
-        self, provider: Provider, url: str, token: dict[str, Any]
-    ) -> dict[str, Any]:
-        try:
-            response = await self.http.get(
-                url,
-                headers={
-                    "Authorization": f"Bearer {token['access_token']}",
-                    "Accept": "application/json",
-                },
-            )
-            response.raise_for_status()
-            userinfo = response.json()
-        except (httpx2.HTTPError, ValueError):
-            raise ProviderUnavailable(
-                f"{provider.label} did not give the account's profile."
-            ) from None
-        if not isinstance(userinfo, dict):
-            raise ProviderUnavailable(f"{provider.label} answered nonsense.")
-        return userinfo
+        return from_claims(endpoints.issuer, claims)
 
     async def _exchange(
-        self, provider: Provider, code: str, flow: FlowState
+        self, provider: Provider, endpoints: Endpoints, code: str, flow: FlowState
     ) -> dict[str, Any]:
-        if provider.kind == "oidc":
-            document = await self._oidc[provider.name].document()
-            token_url = str(document["token_endpoint"])
-        else:
-            assert provider.token_url is not None  # noqa: S101
-            token_url = provider.token_url
         try:
-            async with await self._client(provider) as client:
+            async with self._client(provider, endpoints) as client:
                 token = await client.fetch_token(
-                    token_url,
+                    endpoints.token,
                     code=code,
                     code_verifier=flow.code_verifier,
                     headers={"Accept": "application/json"},
@@ -254,22 +239,41 @@ class SocialLogin:
             ) from None
         return dict(token)
 
-    async def _client(self, provider: Provider) -> AsyncOAuth2Client:
-        method = "client_secret_post"
-        if provider.kind == "oidc":
-            document = await self._oidc[provider.name].document()
-            supported = document.get("token_endpoint_auth_methods_supported") or [
-                "client_secret_basic"
-            ]
-            if "client_secret_basic" in supported:
-                method = "client_secret_basic"
+    async def _endpoints(self, provider: Provider) -> Endpoints:
+        """Where the provider's endpoints are: fixed, or from its discovery document
+        (fetched once an hour, not per request)."""
+        if provider.kind != "oidc":
+            # Plain OAuth2: all three are fixed (providers.py).
+            assert provider.authorize_url is not None  # noqa: S101
+            assert provider.token_url is not None  # noqa: S101
+            assert provider.issuer is not None  # noqa: S101
+            return Endpoints(
+                provider.authorize_url,
+                provider.token_url,
+                provider.issuer,
+                "client_secret_post",
+            )
+        document = await self._oidc[provider.name].document()
+        supported = document.get("token_endpoint_auth_methods_supported") or [
+            "client_secret_basic"  # the default of OpenID Connect Discovery
+        ]
+        basic = "client_secret_basic" in supported
+        return Endpoints(
+            str(document["authorization_endpoint"]),
+            str(document["token_endpoint"]),
+            str(document["issuer"]),
+            "client_secret_basic" if basic else "client_secret_post",
+            document,
+        )
+
+    def _client(self, provider: Provider, endpoints: Endpoints) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
             client_id=provider.client_id,
             client_secret=provider.client_secret.get_secret_value(),
             scope=provider.scope,
             redirect_uri=self.redirect_uri(provider.name),
             code_challenge_method="S256",
-            token_endpoint_auth_method=method,
+            token_endpoint_auth_method=endpoints.auth_method,
             transport=self._shared,
             timeout=self._timeout,
         )

@@ -49,9 +49,10 @@ def from_claims(issuer: str, claims: dict[str, Any]) -> SocialProfile:
     )
 
 
-async def _get(
+async def get_json(
     http: httpx2.AsyncClient, provider: Provider, url: str, token: str
 ) -> Any:
+    """The JSON at `url`, read with the provider's access token."""
     try:
         response = await http.get(
             url,
@@ -68,8 +69,8 @@ async def _get(
 async def github_profile(
     http: httpx2.AsyncClient, provider: Provider, token: str
 ) -> SocialProfile:
-    user = await _get(http, provider, f"{GITHUB_API}/user", token)
-    emails = await _get(http, provider, f"{GITHUB_API}/user/emails", token)
+    user = await get_json(http, provider, f"{GITHUB_API}/user", token)
+    emails = await get_json(http, provider, f"{GITHUB_API}/user/emails", token)
     if not isinstance(user, dict) or not isinstance(user.get("id"), int):
         raise ProviderUnavailable("GitHub answered nonsense.")
     primary = next(
@@ -99,7 +100,7 @@ async def github_profile(
 async def facebook_profile(
     http: httpx2.AsyncClient, provider: Provider, token: str
 ) -> SocialProfile:
-    user = await _get(
+    user = await get_json(
         http, provider, f"{FACEBOOK_GRAPH}/me?fields=id,name,email", token
     )
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):

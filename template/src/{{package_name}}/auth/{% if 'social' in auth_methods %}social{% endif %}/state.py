@@ -11,7 +11,6 @@ the database, so that a replayed callback fails on every process.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...config import Settings
 from ...users.models import utcnow
+from ..tokens.refresh import hash_token
 from .errors import SocialLoginFailed
 from .models import SpentState
 
@@ -65,10 +65,6 @@ class FlowState:
         )
 
 
-def _digest(state: str) -> str:
-    return hashlib.sha256(state.encode()).hexdigest()
-
-
 class StateCookies:
     """Writes and reads the signed cookies of sign-ins in progress."""
 
@@ -86,7 +82,7 @@ class StateCookies:
         )
 
     def name(self, state: str) -> str:
-        return self._prefix + _digest(state)[:16]
+        return self._prefix + hash_token(state)[:16]
 
     def store(self, response: Response, flow: FlowState, callback_path: str) -> None:
         payload = {
@@ -155,7 +151,7 @@ async def spend(db: AsyncSession, state: str) -> None:
     await db.execute(delete(SpentState).where(SpentState.expires_at < now))
     db.add(
         SpentState(
-            state_hash=_digest(state),
+            state_hash=hash_token(state),
             expires_at=now + timedelta(seconds=STATE_SECONDS + 60),
         )
     )

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..auth.core.revocation import RevocationList
+from ..auth.stores import TokenStore
 from ..resources import provide
 
 # How long the database may take to answer the readiness probe.
@@ -24,6 +25,7 @@ SessionmakerDep = Annotated[
     async_sessionmaker[AsyncSession], provide(async_sessionmaker)
 ]
 RevocationsDep = Annotated[RevocationList, provide(RevocationList)]
+TokenStoreDep = Annotated[TokenStore, provide(TokenStore)]
 
 
 @router.get("/health")
@@ -50,15 +52,18 @@ async def database_answers(sessionmaker: async_sessionmaker[AsyncSession]) -> bo
     responses={503: {"description": "Not ready: a check fails; see Retry-After"}},
 )
 async def ready(
-    sessionmaker: SessionmakerDep, revocations: RevocationsDep
+    sessionmaker: SessionmakerDep, store: TokenStoreDep, revocations: RevocationsDep
 ) -> JSONResponse:
-    """200 when the service can authenticate requests: the database answers and the
-    revocation list was synced within its bound. 503 otherwise, naming the check
-    that fails, with Retry-After. No authentication; for load balancers."""
-    checks = {
-        "database": await database_answers(sessionmaker),
-        "revocations": revocations.is_fresh,
-    }
+    """200 when the service can authenticate requests: the database (and Redis,
+    when it is the token store) answers and the revocation list was synced within
+    its bound. 503 otherwise, naming the check that fails, with Retry-After. No
+    authentication; for load balancers."""
+    checks = {"database": await database_answers(sessionmaker)}
+    for name, check in store.checks.items():
+        with anyio.move_on_after(DATABASE_TIMEOUT_SECONDS):
+            checks[name] = False
+            checks[name] = await check()
+    checks["revocations"] = revocations.is_fresh
     body = {
         "status": "ready" if all(checks.values()) else "unavailable",
         "checks": {name: "ok" if ok else "failing" for name, ok in checks.items()},

@@ -6,18 +6,18 @@ for up to CACHE_SECONDS. What ends them early is a row here: a token id (`jti`,
 logout), a session (`sid`, a revoked refresh family), an API key (`key`) or a user
 (every credential proved before a moment: password, role or status change, deletion;
 tokens die, cached keys and passwords are checked against the database again). Rows
-are written to the database, so revocations survive a restart, and applied to this
-process at once. Other processes sharing the database pick them up within
-REVOCATION_SYNC_SECONDS: that is the staleness bound across replicas, for every
-method.
+are written to the token store, so revocations survive a restart, and applied to
+this process at once. Other processes read them from the store: from the database
+every REVOCATION_SYNC_SECONDS (the staleness bound across replicas, for every
+method), or, with Redis as the token store, as soon as they are written.
 
 A row lives until every credential it covers is dead to the verifier, leeway
 included: forgotten at a token's `exp`, it would let the token back in for the
 verifier's leeway; forgotten before a cached credential is read again, it would
 leave that cache stale.
 
-Other processes read new rows through a cursor over `id`, which must never pass a
-row they have not seen:
+In the database, other processes read new rows through a cursor over `id`, which
+must never pass a row they have not seen:
 - ids are never reused. SQLite reuses the ids of deleted top rows unless the table
   is AUTOINCREMENT; pruning expired rows would then hand out ids a running process
   has already passed, and it would never see those revocations.
@@ -25,8 +25,10 @@ row they have not seen:
   INSERT, so a transaction holding id 10 may commit after one holding id 11. Each
   sync therefore re-reads every row above the cursor of LATE_COMMIT_SECONDS ago;
   applying a revocation twice changes nothing.
-- if no sync has succeeded for a while, the revocations in memory may be missing
-  some: requests then fail closed (503) rather than let revoked tokens in.
+
+Whatever the store, if no sync has succeeded for a while, the revocations in
+memory may be missing some: requests then fail closed (503) rather than let
+revoked tokens in.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import anyio
 from sqlalchemy import Integer, String, delete, select
@@ -53,6 +56,10 @@ LATE_COMMIT_SECONDS = 60.0
 # The longest a method keeps a verified credential (API key, Basic) in memory before
 # it reads the database again.
 CACHE_SECONDS = 60
+# How long a failing sync waits before it tries again.
+RETRY_SECONDS = 1.0
+# How often a running service forgets the revocations that have expired.
+PRUNE_SECONDS = 600
 
 
 class Revocation(Base):
@@ -67,19 +74,101 @@ class Revocation(Base):
     expires_at: Mapped[int] = mapped_column(index=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One revocation, as every store keeps it."""
+
+    kind: str
+    value: str
+    not_before: int
+    expires_at: int
+
+
+class RevocationStore(Protocol):
+    """Where revocations are kept, shared by every process of the service."""
+
+    async def record(self, db: AsyncSession, entry: Entry) -> None:
+        """Keep `entry`, then commit `db` (the change that caused it goes with it,
+        or after it: never a change without its revocation)."""
+
+    async def read_new(self, wait_seconds: float) -> Sequence[Entry]:
+        """Entries recorded since the last read, by any process. May wait up to
+        `wait_seconds` for one (0: answer at once)."""
+
+    async def prune(self, keep_seconds: int) -> None:
+        """Forget entries whose credentials are all dead, leeway included; none
+        is needed longer than `keep_seconds` after it was recorded."""
+
+
+class DatabaseRevocations:
+    """Revocations in the `revocations` table, read through a cursor over `id`."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._cursor = 0
+        # (when a read ran, the highest id it read): the cursor follows them late.
+        self._reads: deque[tuple[float, int]] = deque()
+
+    async def record(self, db: AsyncSession, entry: Entry) -> None:
+        db.add(
+            Revocation(
+                kind=entry.kind,
+                value=entry.value,
+                not_before=entry.not_before,
+                expires_at=entry.expires_at,
+            )
+        )
+        await db.commit()  # one transaction: the change and its revocation
+
+    async def read_new(self, wait_seconds: float) -> list[Entry]:
+        if wait_seconds:
+            await anyio.sleep(wait_seconds)  # no news without asking: poll
+        highest = self._cursor
+        entries = []
+        async with self._sessionmaker() as db:
+            rows = await db.scalars(
+                select(Revocation)
+                .where(Revocation.id > self._cursor)
+                .order_by(Revocation.id)
+            )
+            for row in rows:
+                entries.append(
+                    Entry(row.kind, row.value, row.not_before, row.expires_at)
+                )
+                highest = max(highest, row.id)
+        now = self._clock()
+        self._reads.append((now, highest))
+        while self._reads and self._reads[0][0] <= now - LATE_COMMIT_SECONDS:
+            self._cursor = max(self._cursor, self._reads.popleft()[1])
+        return entries
+
+    async def prune(self, keep_seconds: int) -> None:
+        async with self._sessionmaker() as db:
+            await db.execute(
+                delete(Revocation).where(Revocation.expires_at < int(time.time()))
+            )
+            await db.commit()
+
+
 class RevocationList:
     """The revocations in force, mirrored in memory; O(1) per request."""
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        store: RevocationStore,
         sync_seconds: float,
         *,
         token_lifetime_seconds: int = 0,
         leeway_seconds: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self.store = store
         self.sync_seconds = sync_seconds
         # The tokens' verifier accepts them this long past `exp`.
         self.leeway_seconds = leeway_seconds
@@ -91,10 +180,12 @@ class RevocationList:
         # Revoked token, session and key ids (random, so one table): when to forget.
         self._ids: dict[str, int] = {}
         self._users: dict[str, tuple[int, int]] = {}
-        self._cursor = 0
-        # (when a sync ran, the highest id it read): the cursor follows them late.
-        self._reads: deque[tuple[float, int]] = deque()
         self._synced_at: float | None = None
+
+    @property
+    def longest_cover_seconds(self) -> int:
+        """The longest a revocation must be kept after it was recorded."""
+        return self.user_cover_seconds + self.leeway_seconds
 
     @property
     def is_fresh(self) -> bool:
@@ -121,33 +212,27 @@ class RevocationList:
 
     async def revoke(
         self,
-        session: AsyncSession,
+        db: AsyncSession,
         kind: Kind,
         value: str,
         *,
         covers_until: int,
         not_before: int = 0,
     ) -> None:
-        """Record a revocation of tokens expiring by `covers_until` (commits); apply
-        it here at once."""
-        row = Revocation(
-            kind=kind,
-            value=value,
-            not_before=not_before,
-            expires_at=covers_until + self.leeway_seconds,
-        )
-        session.add(row)
-        await session.commit()
-        self._apply(row)
+        """Record a revocation of tokens expiring by `covers_until` (commits `db`);
+        apply it here at once."""
+        entry = Entry(kind, value, not_before, covers_until + self.leeway_seconds)
+        await self.store.record(db, entry)
+        self._apply(entry)
 
     async def revoke_user(
-        self, session: AsyncSession, user_id: str, *, deleted: bool = False
+        self, db: AsyncSession, user_id: str, *, deleted: bool = False
     ) -> None:
-        """End every credential of the account proved until now (commits): its tokens
-        die, its cached keys and passwords are checked again."""
+        """End every credential of the account proved until now (commits `db`): its
+        tokens die, its cached keys and passwords are checked again."""
         now = int(time.time())
         await self.revoke(
-            session,
+            db,
             "user",
             user_id,
             # A deleted account's credentials of this very second die too.
@@ -155,50 +240,65 @@ class RevocationList:
             covers_until=now + self.user_cover_seconds,
         )
 
-    async def sync(self) -> None:
-        """Load revocations recorded since the last sync (by any process)."""
-        highest = self._cursor
-        async with self._sessionmaker() as session:
-            rows = await session.scalars(
-                select(Revocation)
-                .where(Revocation.id > self._cursor)
-                .order_by(Revocation.id)
-            )
-            for row in rows:
-                self._apply(row)
-                highest = max(highest, row.id)
-        now = self._clock()
-        self._reads.append((now, highest))
-        while self._reads and self._reads[0][0] <= now - LATE_COMMIT_SECONDS:
-            self._cursor = max(self._cursor, self._reads.popleft()[1])
-        self._synced_at = now
+    async def sync(self, wait_seconds: float = 0) -> None:
+        """Apply revocations recorded since the last sync (by any process)."""
+        for entry in await self.store.read_new(wait_seconds):
+            self._apply(entry)
+        self._synced_at = self._clock()
         self._forget_expired(int(time.time()))
 
-    async def prune(self) -> None:
-        """Delete rows whose tokens are all dead, leeway included."""
-        async with self._sessionmaker() as session:
-            await session.execute(
-                delete(Revocation).where(Revocation.expires_at < int(time.time()))
+    async def start(self) -> None:
+        """Prune and sync once, as the service starts. A store that does not answer
+        yet leaves the mirror unsynced: requests that need it fail closed (503)
+        until `run` syncs."""
+        try:
+            await self.prune()
+            await self.sync()
+        except Exception as exc:  # the service starts, and recovers with the store
+            logger.warning(
+                "revocations not synced at start-up (%s); requests fail closed"
+                " until they are",
+                type(exc).__name__,
             )
-            await session.commit()
+
+    async def prune(self) -> None:
+        """Forget stored revocations whose tokens are all dead, leeway included."""
+        await self.store.prune(self.longest_cover_seconds)
 
     async def run(self) -> None:
-        """Sync forever, every `sync_seconds` (run it in the app's lifespan)."""
+        """Sync forever, every `sync_seconds` at most (run it in the app's lifespan)."""
+        failing = False
+        pruned_at = self._clock()
         while True:
-            await anyio.sleep(self.sync_seconds)
             try:
-                await self.sync()
-            except Exception:  # a database hiccup must not stop the syncing
-                logger.exception("revocation sync failed")
+                await self.sync(self.sync_seconds)
+                if self._clock() - pruned_at > PRUNE_SECONDS:
+                    await self.prune()
+                    pruned_at = self._clock()
+            except Exception as exc:  # a store hiccup must not stop the syncing
+                if not failing:  # one line per outage, not one per retry
+                    logger.warning(
+                        "revocation sync failed (%s); requests fail closed after"
+                        " %.0f s without a sync",
+                        type(exc).__name__,
+                        self.max_staleness,
+                    )
+                failing = True
+                await anyio.sleep(RETRY_SECONDS)
+            else:
+                if failing:
+                    logger.warning("revocation sync works again")
+                failing = False
 
-    def _apply(self, row: Revocation) -> None:
-        if row.kind != "user":
-            self._ids[row.value] = max(self._ids.get(row.value, 0), row.expires_at)
+    def _apply(self, entry: Entry) -> None:
+        if entry.kind != "user":
+            expires_at = max(self._ids.get(entry.value, 0), entry.expires_at)
+            self._ids[entry.value] = expires_at
         else:
-            previous = self._users.get(row.value, (0, 0))
-            self._users[row.value] = (
-                max(previous[0], row.not_before),
-                max(previous[1], row.expires_at),
+            previous = self._users.get(entry.value, (0, 0))
+            self._users[entry.value] = (
+                max(previous[0], entry.not_before),
+                max(previous[1], entry.expires_at),
             )
 
     def _forget_expired(self, now: int) -> None:

@@ -22,10 +22,10 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 from sqlalchemy import ForeignKey, Index, String, Uuid, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...db import Base
@@ -83,6 +83,61 @@ class RefreshRejected(Exception):
         super().__init__(reason)
         self.reason = reason
         self.family_id = family_id
+
+
+class Families(Protocol):
+    """Where refresh token families live, shared by every process of the service."""
+
+    async def start(
+        self, user_id: uuid.UUID, scope: str, lifetime_seconds: int
+    ) -> Rotation:
+        """Start a family; returns its first token."""
+
+    async def rotate(
+        self, token: str, requested: frozenset[str], policy: RotationPolicy
+    ) -> Rotation:
+        """Spend `token` and issue its successor, atomically (see `rotate`)."""
+
+    async def family_of(self, token: str) -> str | None:
+        """The family of a token, spent or not; None for an unknown token."""
+
+    async def revoke(self, family_id: str) -> None:
+        """Revoke every token of a family; idempotent."""
+
+    async def revoke_user(self, user_id: uuid.UUID) -> list[str]:
+        """Revoke every live family of a user; returns their ids."""
+
+
+class DatabaseFamilies:
+    """Families in the `refresh_tokens` table: the functions below, one database
+    session each."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def start(
+        self, user_id: uuid.UUID, scope: str, lifetime_seconds: int
+    ) -> Rotation:
+        async with self._sessionmaker() as db:
+            return await start_family(db, user_id, scope, lifetime_seconds)
+
+    async def rotate(
+        self, token: str, requested: frozenset[str], policy: RotationPolicy
+    ) -> Rotation:
+        async with self._sessionmaker() as db:
+            return await rotate(db, token, requested, policy=policy)
+
+    async def family_of(self, token: str) -> str | None:
+        async with self._sessionmaker() as db:
+            return await family_of(db, token)
+
+    async def revoke(self, family_id: str) -> None:
+        async with self._sessionmaker() as db:
+            await revoke_family(db, family_id)
+
+    async def revoke_user(self, user_id: uuid.UUID) -> list[str]:
+        async with self._sessionmaker() as db:
+            return await revoke_user_families(db, user_id)
 
 
 def hash_token(token: str) -> str:

@@ -13,15 +13,7 @@ from ..core.errors import OAuthError
 from ..core.permissions import allowed_scopes, parse_scope
 from ..core.revocation import RevocationList
 from .handler import AccessClaims, TokenHandler
-from .refresh import (
-    RefreshRejected,
-    RotationPolicy,
-    ScopeNotGranted,
-    revoke_family,
-    revoke_user_families,
-    rotate,
-    start_family,
-)
+from .refresh import Families, RefreshRejected, RotationPolicy, ScopeNotGranted
 
 audit = logging.getLogger(__name__.partition(".")[0] + ".audit")
 
@@ -49,11 +41,13 @@ class SessionManager:
         self,
         tokens: TokenHandler,
         revocations: RevocationList,
+        families: Families,
         refresh_lifetime_seconds: int,
         policy: RotationPolicy,
     ) -> None:
         self.tokens = tokens
         self.revocations = revocations
+        self.families = families
         self.refresh_lifetime_seconds = refresh_lifetime_seconds
         self.policy = policy
 
@@ -63,7 +57,9 @@ class SessionManager:
         """Start a session for `user`; `scopes` defaults to all the user may have."""
         granted = allowed_scopes(user.roles) if scopes is None else scopes
         scope = " ".join(sorted(granted))
-        family = await start_family(db, user.id, scope, self.refresh_lifetime_seconds)
+        family = await self.families.start(
+            user.id, scope, self.refresh_lifetime_seconds
+        )
         return self._pair(user, family.token, family.family_id, granted)
 
     async def refresh(
@@ -76,7 +72,7 @@ class SessionManager:
         """
         requested = frozenset(parse_scope(scope))
         try:
-            rotation = await rotate(db, refresh_token, requested, policy=self.policy)
+            rotation = await self.families.rotate(refresh_token, requested, self.policy)
         except ScopeNotGranted:
             raise OAuthError(
                 "invalid_scope", "Refresh cannot widen the scope."
@@ -90,7 +86,7 @@ class SessionManager:
             raise OAuthError("invalid_grant", "The refresh token is invalid.") from None
         user = await db.get(User, rotation.user_id)
         if user is None or not user.is_active:
-            await revoke_family(db, rotation.family_id)
+            await self.families.revoke(rotation.family_id)
             await self._revoke_session(db, rotation.family_id)
             raise OAuthError("invalid_grant", "The refresh token is invalid.")
         granted = requested or frozenset(rotation.scope.split())
@@ -106,16 +102,20 @@ class SessionManager:
         await self.revocations.revoke(
             db, "jti", claims.token_id, covers_until=claims.expires_at
         )
-        await revoke_family(db, claims.session_id)
+        await self.families.revoke(claims.session_id)
         await self._revoke_session(db, claims.session_id)
         audit.info(
             "logout", extra={"user_id": claims.subject, "sid": claims.session_id}
         )
 
+    async def family_of(self, refresh_token: str) -> str | None:
+        """The session a refresh token belongs to, spent or not; None if unknown."""
+        return await self.families.family_of(refresh_token)
+
     async def end_all_sessions(self, db: AsyncSession, user: User) -> None:
         """End every refresh family of `user`; `AccountAccess.end` calls it, and
         revokes the access tokens too."""
-        for family_id in await revoke_user_families(db, user.id):
+        for family_id in await self.families.revoke_user(user.id):
             await self._revoke_session(db, family_id)
 
     async def _revoke_session(self, db: AsyncSession, family_id: str) -> None:

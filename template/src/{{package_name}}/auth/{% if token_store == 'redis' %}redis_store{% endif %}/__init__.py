@@ -1,0 +1,1 @@
+"""Redis as the token store: what every replica of the service shares."""

@@ -85,4 +85,4 @@ class RedisRevocations:
     async def prune(self, keep_seconds: int) -> None:
         # Stream ids start with the time of their XADD, in milliseconds.
         oldest = int((time.time() - keep_seconds - TRIM_MARGIN_SECONDS) * 1000)
-        await self._redis.xtrim(self.key, minid=oldest, approximate=True)
+        await self._redis.xtrim(self.key, minid=oldest, approximate=False)

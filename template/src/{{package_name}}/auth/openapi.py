@@ -6,12 +6,13 @@ four schemes, about a third of what authentication costs per request. So
 `current_user` is itself a scheme object, listed as the first enabled scheme
 (`schemes.py`), and checks the credentials itself; the document lists every other
 scheme wherever FastAPI listed the first, with the route's scopes for OAuth2
-(Swagger UI's Authorize asks for them).
+(Swagger UI's Authorize asks for them). Operations that FastAPI cannot see take a
+credential (logout reads the access token itself) are `stated` their schemes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,8 +21,13 @@ from fastapi.security import OAuth2
 from fastapi.security.base import SecurityBase
 
 
-def list_schemes(app: FastAPI, schemes: Sequence[SecurityBase]) -> None:
-    """Make `app.openapi()` list all `schemes` wherever it lists the first."""
+def list_schemes(
+    app: FastAPI,
+    schemes: Sequence[SecurityBase],
+    stated: Mapping[tuple[str, str], Sequence[SecurityBase]] | None = None,
+) -> None:
+    """Make `app.openapi()` list all `schemes` wherever it lists the first, and
+    the `stated` schemes on each (path, method) operation named there."""
     generate = app.openapi
     first, others = schemes[0].scheme_name, schemes[1:]
 
@@ -34,7 +40,8 @@ def list_schemes(app: FastAPI, schemes: Sequence[SecurityBase]) -> None:
                 listed[scheme.scheme_name] = jsonable_encoder(
                     scheme.model, by_alias=True, exclude_none=True
                 )
-            for operation in _operations(document):
+            operations = _operations(document)
+            for operation in operations.values():
                 for requirement in list(operation.get("security", [])):
                     if first in requirement:
                         scopes = requirement[first]
@@ -42,16 +49,19 @@ def list_schemes(app: FastAPI, schemes: Sequence[SecurityBase]) -> None:
                             {s.scheme_name: scopes if isinstance(s, OAuth2) else []}
                             for s in others
                         )
+            for key, own in (stated or {}).items():
+                operations[key]["security"] = [{s.scheme_name: []} for s in own]
         return app.openapi_schema or generate()
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each operation of the document, by path and lower-case method."""
     methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-    return [
-        operation
-        for path in document.get("paths", {}).values()
-        for method, operation in path.items()
+    return {
+        (path, method): operation
+        for path, item in document.get("paths", {}).items()
+        for method, operation in item.items()
         if method in methods
-    ]
+    }

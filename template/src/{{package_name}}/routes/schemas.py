@@ -47,7 +47,8 @@ class PasswordChange(BaseModel):
 class AccountUpdate(BaseModel):
     """What an administrator may change: roles and whether the account is active."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `"is_active": 0` or `"no"` is a mistake to refuse, not a false.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     roles: list[Literal["user", "admin"]] | None = Field(default=None, min_length=1)
     is_active: bool | None = None

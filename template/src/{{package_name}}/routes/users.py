@@ -26,6 +26,8 @@ from ..users.models import User
 from ..users.service import LastAdmin, change_account, delete_account, list_users
 from .schemas import AccountUpdate, Me, PasswordChange, UserOut
 
+# The largest signed 32-bit integer: an offset every database takes.
+MAX_OFFSET = 2**31 - 1
 LAST_ADMIN = "This is the last administrator; make another one first."
 
 audit = logging.getLogger(__name__.partition(".")[0] + ".audit")
@@ -94,7 +96,8 @@ async def change_password(
 @admin_router.get("/users")
 async def read_users(
     db: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded: a larger offset overflows the database's integers (a 500).
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> list[UserOut]:
     """Every account, oldest first (administrators only)."""
@@ -163,7 +166,9 @@ async def delete_user(
 
 
 @admin_router.delete(
-    "/users/{user_id}/sessions", status_code=status.HTTP_204_NO_CONTENT
+    "/users/{user_id}/sessions",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "No such account"}},
 )
 async def end_sessions(
     user_id: uuid.UUID, db: SessionDep, access: AccessDep

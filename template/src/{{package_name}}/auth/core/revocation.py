@@ -42,7 +42,7 @@ from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ...db import Base
+from ...db import Base, is_unavailable
 from .errors import RevocationsUnavailable
 
 logger = logging.getLogger(__name__)
@@ -188,8 +188,14 @@ class RevocationList:
             await anyio.sleep(self.sync_seconds)
             try:
                 await self.sync()
-            except Exception:  # a database hiccup must not stop the syncing
-                logger.exception("revocation sync failed")
+            except Exception as exc:  # a database hiccup must not stop the syncing
+                if not is_unavailable(exc):
+                    logger.exception("revocation sync failed")
+                else:  # expected while the database is down: one line each time
+                    logger.warning(
+                        "revocation sync failed: the database is unavailable (%s)",
+                        type(exc).__name__,
+                    )
 
     def _apply(self, row: Revocation) -> None:
         if row.kind != "user":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,14 @@ from pathlib import Path
 import pytest
 
 from .helpers import Answers, render
+from .servers import (
+    Postgres,
+    Redis,
+    postgres_bin,
+    redis_bin,
+    running_postgres,
+    running_redis,
+)
 
 WALL_TIME = "wall_time_s"
 
@@ -30,6 +39,32 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Answers], Pa
         return projects[key]
 
     return get
+
+
+def _require(missing: str) -> None:
+    """Skip a test that needs a server that is not installed; under CI, fail it."""
+    reason = f"{missing} is not installed (apt-get install postgresql redis-server)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run every test", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """A PostgreSQL server of this test session (one per pytest-xdist worker)."""
+    if postgres_bin() is None:
+        _require("PostgreSQL")
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    """A Redis server of this test session (one per pytest-xdist worker)."""
+    if redis_bin() is None:
+        _require("Redis")
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @pytest.fixture

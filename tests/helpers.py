@@ -16,6 +16,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 Answers = Mapping[str, Any]
 
+# database=postgresql with every method: the upserts and RETURNING statements of
+# every feature run on PostgreSQL.
+POSTGRESQL_ANSWERS: Answers = {
+    "database": "postgresql",
+    "auth_methods": ["jwt", "oauth2_password", "api_key", "http_basic", "social"],
+}
+
 # The answer sets CI renders and checks: every method alone and together, every
 # signing algorithm, and the optional module turned off.
 ANSWER_SETS = [
@@ -59,6 +66,9 @@ ANSWER_SETS = [
         },
         id="all-methods-cookie",
     ),
+    # Runs on SQLite here (no DATABASE_URL); tests/test_servers.py runs the same
+    # project's suite on a PostgreSQL server.
+    pytest.param(POSTGRESQL_ANSWERS, id="postgresql"),
 ]
 
 
@@ -91,13 +101,17 @@ def project_env() -> dict[str, str]:
 
 
 def run(
-    command: list[str], cwd: Path, timeout: float = 600
+    command: list[str],
+    cwd: Path,
+    timeout: float = 600,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `command` in `cwd`; stdout and stderr together in `.stdout`."""
+    """Run `command` in `cwd` (`env` adds variables); stdout and stderr together in
+    `.stdout`."""
     return subprocess.run(
         command,
         cwd=cwd,
-        env=project_env(),
+        env={**project_env(), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event, make_url
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from .config import Settings
 from .resources import resource
 
 # Stable constraint names, so that migrations can drop and alter them on every backend.
@@ -58,14 +62,95 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+@dataclass(frozen=True)
+class PoolOptions:
+    """The connection pool of a database server (SQLite has none to size)."""
+
+    size: int = 5
+    max_overflow: int = 10
+    # How long a request waits for a free connection before it is refused (503).
+    timeout_seconds: float = 10
+    connect_timeout_seconds: float = 5
+    # A statement that takes longer is cancelled (asyncpg's command_timeout).
+    command_timeout_seconds: float = 30
+
+
+def create_engine(database_url: str, pool: PoolOptions | None = None) -> AsyncEngine:
     """An engine for `database_url`; SQLite gets foreign keys, WAL, a busy timeout,
-    and a database file that only its owner can read."""
-    engine = create_async_engine(database_url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+    and a database file that only its owner can read; a server gets a bounded pool
+    and timeouts (`pool`, or the defaults)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, pool_pre_ping=True)
         _private_database_file(database_url)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
-    return engine
+        return engine
+    pool = pool or PoolOptions()
+    connect_args: dict[str, Any] = {}
+    if url.get_driver_name() == "asyncpg":
+        connect_args = {
+            "timeout": pool.connect_timeout_seconds,
+            "command_timeout": pool.command_timeout_seconds,
+        }
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout_seconds,
+        connect_args=connect_args,
+    )
+
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The engine of the service: DATABASE_URL with the pool settings."""
+    pool = PoolOptions(
+        size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        timeout_seconds=settings.database_pool_timeout_seconds,
+        connect_timeout_seconds=settings.database_connect_timeout_seconds,
+        command_timeout_seconds=settings.database_command_timeout_seconds,
+    )
+    return create_engine(settings.database_url, pool)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached now (down, restarting,
+    out of connections), rather than that a statement is wrong.
+
+    The service answers these with 503 and Retry-After; anything else is a bug.
+    """
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection came free
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError):
+            return True
+        # The driver's own error, which SQLAlchemy's adapter keeps as the cause.
+        cause = error.orig.__cause__ if error.orig is not None else None
+        if cause is not None and is_unavailable(cause):
+            return True
+        return _is_connection_error(error.orig)
+    return _is_connection_error(error)
+
+
+# SQLite's primary result codes for a file that is busy past the busy timeout, or
+# cannot be opened or read: the embedded database's "cannot connect".
+SQLITE_UNAVAILABLE = frozenset(
+    {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN}
+)
+
+
+def _is_connection_error(error: BaseException | None) -> bool:
+    if isinstance(error, OSError | TimeoutError):  # refused, reset, timed out
+        return True
+    if isinstance(error, sqlite3.Error):
+        return (error.sqlite_errorcode & 0xFF) in SQLITE_UNAVAILABLE
+    # asyncpg's server-side "cannot connect now" (starting up, shutting down) and
+    # "too many connections", by SQLSTATE class 08 and 53300/57P0x.
+    sqlstate = getattr(error, "sqlstate", None)
+    return isinstance(sqlstate, str) and (
+        sqlstate.startswith("08") or sqlstate in {"53300", "57P01", "57P02", "57P03"}
+    )
 
 
 def _private_database_file(database_url: str) -> None:
@@ -77,6 +162,8 @@ def _private_database_file(database_url: str) -> None:
     path = Path(database)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileNotFoundError:
+        return  # no such folder: SQLite refuses to open it, the caller says so
     except FileExistsError:
         # Made by an older release, or by hand: tighten it and its companions.
         for file in (

@@ -83,13 +83,17 @@ def _keeps_an_admin(user_id: uuid.UUID) -> ColumnElement[bool]:
     return or_(~_is_active_admin(User), others > 0)
 
 
-async def _lock_admins(session: AsyncSession) -> None:
+async def _lock_admins(session: AsyncSession, user_id: uuid.UUID) -> None:
     # SQLite runs one writer at a time, so the guarded statement below is atomic
     # there. PostgreSQL runs concurrent UPDATEs of two rows side by side: lock the
-    # administrators' rows first, so that two admins demoting each other wait.
+    # administrators' rows and the changed one first, so that two admins demoting
+    # each other wait; in one order, or each could hold a row the other waits for.
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
-            select(User.id).where(_is_active_admin(User)).with_for_update()
+            select(User.id)
+            .where(or_(_is_active_admin(User), User.id == user_id))
+            .order_by(User.id)
+            .with_for_update()
         )
 
 
@@ -107,7 +111,7 @@ async def change_account(
     new_active = account.is_active if is_active is None else is_active
     statement = update(User).where(User.id == user_id)
     if not (ADMIN in new_roles and new_active):
-        await _lock_admins(session)
+        await _lock_admins(session, user_id)
         statement = statement.where(_keeps_an_admin(user_id))
     changed = await session.execute(
         statement.values(roles=new_roles, is_active=new_active).returning(User.id)
@@ -122,7 +126,7 @@ async def change_account(
 async def delete_account(session: AsyncSession, account: User) -> None:
     """Delete the account (commits); raises LastAdmin for the last administrator."""
     user_id = account.id
-    await _lock_admins(session)
+    await _lock_admins(session, user_id)
     deleted = await session.execute(
         delete(User)
         .where(User.id == user_id, _keeps_an_admin(user_id))

@@ -45,7 +45,7 @@ from sqlalchemy import Integer, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ...db import Base
+from ...db import Base, is_unavailable
 from .errors import RevocationsUnavailable
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ class RevocationStore(Protocol):
         """Forget entries whose credentials are all dead, leeway included; none
         is needed longer than `keep_seconds` after it was recorded."""
 
+    def is_unavailable(self, error: BaseException) -> bool:
+        """Whether `error` says the store cannot be reached now (not a bug)."""
+
 
 class DatabaseRevocations:
     """Revocations in the `revocations` table, read through a cursor over `id`."""
@@ -147,6 +150,9 @@ class DatabaseRevocations:
         while self._reads and self._reads[0][0] <= now - LATE_COMMIT_SECONDS:
             self._cursor = max(self._cursor, self._reads.popleft()[1])
         return entries
+
+    def is_unavailable(self, error: BaseException) -> bool:
+        return is_unavailable(error)
 
     async def prune(self, keep_seconds: int) -> None:
         async with self._sessionmaker() as db:
@@ -255,6 +261,8 @@ class RevocationList:
             await self.prune()
             await self.sync()
         except Exception as exc:  # the service starts, and recovers with the store
+            if not self.store.is_unavailable(exc):
+                raise
             logger.warning(
                 "revocations not synced at start-up (%s); requests fail closed"
                 " until they are",
@@ -276,14 +284,16 @@ class RevocationList:
                     await self.prune()
                     pruned_at = self._clock()
             except Exception as exc:  # a store hiccup must not stop the syncing
-                if not failing:  # one line per outage, not one per retry
+                if not self.store.is_unavailable(exc):
+                    logger.exception("revocation sync failed")
+                elif not failing:  # expected while the store is down: one line
                     logger.warning(
-                        "revocation sync failed (%s); requests fail closed after"
-                        " %.0f s without a sync",
+                        "revocation sync failed: the token store is unavailable (%s);"
+                        " requests fail closed after %.0f s without a sync",
                         type(exc).__name__,
                         self.max_staleness,
                     )
-                failing = True
+                    failing = True
                 await anyio.sleep(RETRY_SECONDS)
             else:
                 if failing:

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.revocation import Entry
+from .client import UNAVAILABLE
 
 # Entries are trimmed once older than the longest revocation, plus this margin.
 TRIM_MARGIN_SECONDS = 60
@@ -81,6 +82,9 @@ class RedisRevocations:
                 )
                 self._cursor = message_id
         return entries
+
+    def is_unavailable(self, error: BaseException) -> bool:
+        return isinstance(error, UNAVAILABLE)
 
     async def prune(self, keep_seconds: int) -> None:
         # Stream ids start with the time of their XADD, in milliseconds.

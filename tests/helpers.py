@@ -18,9 +18,19 @@ Answers = Mapping[str, Any]
 
 # database=postgresql with every method: the upserts and RETURNING statements of
 # every feature run on PostgreSQL.
-POSTGRESQL_ANSWERS: Answers = {
+EVERY_METHOD = ["jwt", "oauth2_password", "api_key", "http_basic", "social"]
+# The answer sets whose projects CI also checks on real servers (tests/test_servers.py,
+# tests/test_replicas.py): each store alone, and both, with every method.
+POSTGRESQL_ANSWERS: Answers = {"database": "postgresql", "auth_methods": EVERY_METHOD}
+REDIS_ANSWERS: Answers = {
+    "token_store": "redis",
+    "auth_methods": EVERY_METHOD,
+    "token_transport": "cookie",
+}
+SHARED_ANSWERS: Answers = {
     "database": "postgresql",
-    "auth_methods": ["jwt", "oauth2_password", "api_key", "http_basic", "social"],
+    "token_store": "redis",
+    "auth_methods": EVERY_METHOD,
 }
 
 # The answer sets CI renders and checks: every method alone and together, every
@@ -68,7 +78,6 @@ ANSWER_SETS = [
     ),
     # Runs on SQLite here (no DATABASE_URL); tests/test_servers.py runs the same
     # project's suite on a PostgreSQL server.
-    pytest.param(POSTGRESQL_ANSWERS, id="postgresql"),
 ]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -215,8 +216,19 @@ class Redis:
         except OSError:
             return False
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): its clients' calls hang, as across a broken
+        network, until `resume`; nothing is lost."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)  # a paused server cannot stop
             self._process.terminate()
             try:
                 self._process.wait(timeout=10)

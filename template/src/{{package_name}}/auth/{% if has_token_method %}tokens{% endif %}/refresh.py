@@ -101,6 +101,9 @@ class Families(Protocol):
     async def family_of(self, token: str) -> str | None:
         """The family of a token, spent or not; None for an unknown token."""
 
+    async def owner_of(self, token: str) -> uuid.UUID | None:
+        """The user of a token, spent or not; None for an unknown token."""
+
     async def revoke(self, family_id: str) -> None:
         """Revoke every token of a family; idempotent."""
 
@@ -130,6 +133,15 @@ class DatabaseFamilies:
     async def family_of(self, token: str) -> str | None:
         async with self._sessionmaker() as db:
             return await family_of(db, token)
+
+    async def owner_of(self, token: str) -> uuid.UUID | None:
+        async with self._sessionmaker() as db:
+            owner: uuid.UUID | None = await db.scalar(
+                select(RefreshToken.user_id).where(
+                    RefreshToken.token_hash == hash_token(token)
+                )
+            )
+            return owner
 
     async def revoke(self, family_id: str) -> None:
         async with self._sessionmaker() as db:

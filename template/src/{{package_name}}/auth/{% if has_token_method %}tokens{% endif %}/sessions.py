@@ -71,6 +71,10 @@ class SessionManager:
         the user's current roles allow; `scope` may narrow them further.
         """
         requested = frozenset(parse_scope(scope))
+        # The account first: a database that does not answer then fails the refresh
+        # (503) with the token unspent, never spent without a successor.
+        owner_id = await self.families.owner_of(refresh_token)
+        owner = await db.get(User, owner_id) if owner_id is not None else None
         try:
             rotation = await self.families.rotate(refresh_token, requested, self.policy)
         except ScopeNotGranted:
@@ -84,7 +88,7 @@ class SessionManager:
             else:
                 audit.info("refresh.refused", extra={"reason": exc.reason})
             raise OAuthError("invalid_grant", "The refresh token is invalid.") from None
-        user = await db.get(User, rotation.user_id)
+        user = owner if owner is not None and owner.id == rotation.user_id else None
         if user is None or not user.is_active:
             await self.families.revoke(rotation.family_id)
             await self._revoke_session(db, rotation.family_id)

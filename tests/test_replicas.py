@@ -12,6 +12,7 @@ restart.
 from __future__ import annotations
 
 import base64
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import SHARED_ANSWERS, render
+from .helpers import SHARED_ANSWERS, project_env, render
 from .servers import Postgres, Redis, running_postgres, running_redis
 from .test_rendered_projects import call, served, sync
 
@@ -308,3 +309,24 @@ def test_replicas_survive_the_database_going_away_and_coming_back(
     text = log.read_text(errors="replace")
     assert "Traceback" not in text, text
     assert "database unavailable" in text, text
+
+
+def test_replicas_starting_together_migrate_the_database_once(
+    project: Path, postgres: Postgres
+) -> None:
+    """Replicas deployed at once all run `alembic upgrade heads` as they start."""
+    env = {**project_env(), "DATABASE_URL": postgres.create_database()}
+    command = ["uv", "run", "alembic", "upgrade", "heads"]
+    upgrades = [
+        subprocess.Popen(
+            command,
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [upgrade.communicate(timeout=120)[0] for upgrade in upgrades]
+    assert [upgrade.returncode for upgrade in upgrades] == [0, 0, 0], outputs

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
 from sqlalchemy import ForeignKey, Index, String, Uuid, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...db import Base
@@ -86,70 +86,72 @@ class RefreshRejected(Exception):
 
 
 class Families(Protocol):
-    """Where refresh token families live, shared by every process of the service."""
+    """Where refresh token families live, shared by every process of the service.
+
+    Each call gets the request's database session: the database store works in it
+    (one connection per request, never two), another store may leave it alone.
+    """
 
     async def start(
-        self, user_id: uuid.UUID, scope: str, lifetime_seconds: int
+        self, db: AsyncSession, user_id: uuid.UUID, scope: str, lifetime_seconds: int
     ) -> Rotation:
         """Start a family; returns its first token."""
 
     async def rotate(
-        self, token: str, requested: frozenset[str], policy: RotationPolicy
+        self,
+        db: AsyncSession,
+        token: str,
+        requested: frozenset[str],
+        policy: RotationPolicy,
     ) -> Rotation:
         """Spend `token` and issue its successor, atomically (see `rotate`)."""
 
-    async def family_of(self, token: str) -> str | None:
+    async def family_of(self, db: AsyncSession, token: str) -> str | None:
         """The family of a token, spent or not; None for an unknown token."""
 
-    async def owner_of(self, token: str) -> uuid.UUID | None:
+    async def owner_of(self, db: AsyncSession, token: str) -> uuid.UUID | None:
         """The user of a token, spent or not; None for an unknown token."""
 
-    async def revoke(self, family_id: str) -> None:
+    async def revoke(self, db: AsyncSession, family_id: str) -> None:
         """Revoke every token of a family; idempotent."""
 
-    async def revoke_user(self, user_id: uuid.UUID) -> list[str]:
+    async def revoke_user(self, db: AsyncSession, user_id: uuid.UUID) -> list[str]:
         """Revoke every live family of a user; returns their ids."""
 
 
 class DatabaseFamilies:
-    """Families in the `refresh_tokens` table: the functions below, one database
-    session each."""
-
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
+    """Families in the `refresh_tokens` table: the functions below."""
 
     async def start(
-        self, user_id: uuid.UUID, scope: str, lifetime_seconds: int
+        self, db: AsyncSession, user_id: uuid.UUID, scope: str, lifetime_seconds: int
     ) -> Rotation:
-        async with self._sessionmaker() as db:
-            return await start_family(db, user_id, scope, lifetime_seconds)
+        return await start_family(db, user_id, scope, lifetime_seconds)
 
     async def rotate(
-        self, token: str, requested: frozenset[str], policy: RotationPolicy
+        self,
+        db: AsyncSession,
+        token: str,
+        requested: frozenset[str],
+        policy: RotationPolicy,
     ) -> Rotation:
-        async with self._sessionmaker() as db:
-            return await rotate(db, token, requested, policy=policy)
+        return await rotate(db, token, requested, policy=policy)
 
-    async def family_of(self, token: str) -> str | None:
-        async with self._sessionmaker() as db:
-            return await family_of(db, token)
+    async def family_of(self, db: AsyncSession, token: str) -> str | None:
+        return await family_of(db, token)
 
-    async def owner_of(self, token: str) -> uuid.UUID | None:
-        async with self._sessionmaker() as db:
-            owner: uuid.UUID | None = await db.scalar(
-                select(RefreshToken.user_id).where(
-                    RefreshToken.token_hash == hash_token(token)
-                )
+    async def owner_of(self, db: AsyncSession, token: str) -> uuid.UUID | None:
+        owner: uuid.UUID | None = await db.scalar(
+            select(RefreshToken.user_id).where(
+                RefreshToken.token_hash == hash_token(token)
             )
-            return owner
+        )
+        return owner
 
-    async def revoke(self, family_id: str) -> None:
-        async with self._sessionmaker() as db:
-            await revoke_family(db, family_id)
+    async def revoke(self, db: AsyncSession, family_id: str) -> None:
+        await revoke_family(db, family_id)
 
-    async def revoke_user(self, user_id: uuid.UUID) -> list[str]:
-        async with self._sessionmaker() as db:
-            return await revoke_user_families(db, user_id)
+    async def revoke_user(self, db: AsyncSession, user_id: uuid.UUID) -> list[str]:
+        return await revoke_user_families(db, user_id)
 
 
 def hash_token(token: str) -> str:

@@ -58,7 +58,7 @@ class SessionManager:
         granted = allowed_scopes(user.roles) if scopes is None else scopes
         scope = " ".join(sorted(granted))
         family = await self.families.start(
-            user.id, scope, self.refresh_lifetime_seconds
+            db, user.id, scope, self.refresh_lifetime_seconds
         )
         return self._pair(user, family.token, family.family_id, granted)
 
@@ -73,10 +73,15 @@ class SessionManager:
         requested = frozenset(parse_scope(scope))
         # The account first: a database that does not answer then fails the refresh
         # (503) with the token unspent, never spent without a successor.
-        owner_id = await self.families.owner_of(refresh_token)
+        owner_id = await self.families.owner_of(db, refresh_token)
         owner = await db.get(User, owner_id) if owner_id is not None else None
+        # End that read: the rotation's transaction then begins with its write, as
+        # short as it can be.
+        await db.commit()
         try:
-            rotation = await self.families.rotate(refresh_token, requested, self.policy)
+            rotation = await self.families.rotate(
+                db, refresh_token, requested, self.policy
+            )
         except ScopeNotGranted:
             raise OAuthError(
                 "invalid_scope", "Refresh cannot widen the scope."
@@ -90,7 +95,7 @@ class SessionManager:
             raise OAuthError("invalid_grant", "The refresh token is invalid.") from None
         user = owner if owner is not None and owner.id == rotation.user_id else None
         if user is None or not user.is_active:
-            await self.families.revoke(rotation.family_id)
+            await self.families.revoke(db, rotation.family_id)
             await self._revoke_session(db, rotation.family_id)
             raise OAuthError("invalid_grant", "The refresh token is invalid.")
         granted = requested or frozenset(rotation.scope.split())
@@ -106,20 +111,20 @@ class SessionManager:
         await self.revocations.revoke(
             db, "jti", claims.token_id, covers_until=claims.expires_at
         )
-        await self.families.revoke(claims.session_id)
+        await self.families.revoke(db, claims.session_id)
         await self._revoke_session(db, claims.session_id)
         audit.info(
             "logout", extra={"user_id": claims.subject, "sid": claims.session_id}
         )
 
-    async def family_of(self, refresh_token: str) -> str | None:
+    async def family_of(self, db: AsyncSession, refresh_token: str) -> str | None:
         """The session a refresh token belongs to, spent or not; None if unknown."""
-        return await self.families.family_of(refresh_token)
+        return await self.families.family_of(db, refresh_token)
 
     async def end_all_sessions(self, db: AsyncSession, user: User) -> None:
         """End every refresh family of `user`; `AccountAccess.end` calls it, and
         revokes the access tokens too."""
-        for family_id in await self.families.revoke_user(user.id):
+        for family_id in await self.families.revoke_user(db, user.id):
             await self._revoke_session(db, family_id)
 
     async def _revoke_session(self, db: AsyncSession, family_id: str) -> None:

@@ -83,8 +83,14 @@ def bench(session: nox.Session) -> None:
     `nox -s bench -- [--seconds N] [--rounds N] [KEY=VALUE ...]`: renders a project
     and sets up fastapi-users' full example in a virtual environment of its own
     (from PyPI), serves both and drives them in turns with wrk (apt-get install wrk).
+    `nox -s bench -- --replicas [SECONDS]` instead serves two replicas on throwaway
+    PostgreSQL and Redis servers beside one process on SQLite (benchmarks/replicas.py).
     """
     session.install("copier>=9.4", "pyyaml>=6.0", "uv>=0.5")
+    if "--replicas" in session.posargs:
+        seconds = [arg for arg in session.posargs if arg != "--replicas"]
+        session.run("python", "benchmarks/replicas.py", *seconds[-1:])
+        return
     session.run("python", "benchmarks/auth_overhead.py", *session.posargs)
 
 

@@ -18,7 +18,7 @@ On a machine with few cores, the replicas, the servers and wrk share them: read
 the figures as the cost of the shared store on this machine, not as a ceiling.
 Prints figures; asserts nothing. Needs wrk (apt-get install wrk), PostgreSQL and
 redis-server (Debian's postgresql and redis-server). Run through nox:
-`nox -s bench -- --replicas [--seconds N]`.
+`nox -s bench -- --replicas [SECONDS]`.
 """
 
 from __future__ import annotations

@@ -149,6 +149,22 @@ def test_served_refresh_rotated_on_one_process_is_spent_on_the_other(
     assert sorted(statuses) == [200] + [400] * 7, statuses
 
 
+def test_served_login_failures_counted_on_one_process_count_on_the_other(
+    project: Path, tmp_path: Path, database: dict[str, str]
+) -> None:
+    """LOGIN_MAX_FAILURES_PER_ACCOUNT (5) failures from one client, spread over two
+    processes on one SQLite file: the next try is refused on both."""
+    with (
+        served(project, SLUG, tmp_path / "one.log", env=database) as one,
+        served(project, SLUG, tmp_path / "other.log", env=database) as other,
+    ):
+        register(one, "ada@example.com")
+        for base in (one, other, one, other, one):
+            assert login(base, "ada@example.com", "not the password")[0] == 401
+        for base in (one, other):
+            assert login(base, "ada@example.com")[0] == 429
+
+
 def failures_from_24_addresses(base: str) -> list[int]:
     """Statuses of failed logins that each claim another X-Forwarded-For."""
     return [

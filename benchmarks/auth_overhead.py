@@ -355,14 +355,20 @@ class Server:
 
 @contextlib.contextmanager
 def serve(
-    name: str, command: Sequence[str], cwd: Path, port: int, log: Path
+    name: str,
+    command: Sequence[str],
+    cwd: Path,
+    port: int,
+    log: Path,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Run a server until the block ends, its output (access log included) in log."""
+    """Run a server until the block ends, its output (access log included) in log;
+    `env` adds settings (over .env)."""
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,
             cwd=cwd,
-            env=uv_env(),
+            env={**uv_env(), **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,

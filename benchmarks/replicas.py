@@ -51,11 +51,11 @@ from benchmarks.auth_overhead import (
     post,
     requests_per_second,
     uv,
-    uv_env,
     wrk,
     wrk_command,
     wrk_script,
 )
+from benchmarks.auth_overhead import serve as serve_process
 from tests.servers import running_postgres, running_redis
 
 SHARED = {"database": "postgresql", "token_store": "redis"}
@@ -81,26 +81,9 @@ def render(destination: Path, answers: Mapping[str, Any]) -> Path:
 def serve(project: Path, env: Mapping[str, str], log: Path) -> Iterator[Server]:
     """`my-api serve` on a free port, with `env` over .env, until the block ends."""
     port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            ["uv", "run", "my-api", "serve", "--port", str(port)],
-            cwd=project,
-            env={**uv_env(), **env},
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        server = Server(log.stem, f"http://127.0.0.1:{port}", process, log)
-        server.wait_until_up()
+    command = ["uv", "run", "my-api", "serve", "--port", str(port)]
+    with serve_process(log.stem, command, project, port, log, env) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def refresh_script(path: Path, tokens: list[str]) -> Path:

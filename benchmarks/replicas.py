@@ -177,17 +177,17 @@ def measure(bases: list[str], folder: Path, seconds: int) -> dict[str, list[floa
 def report(single: dict[str, list[float]], shared: dict[str, list[float]]) -> None:
     print()
     print(f"wrk: {CONNECTIONS} connections per replica; refresh chains: {CHAINS}")
-    print(f"{'':52} {'req/s':>8}")
+    print(f"{'':32} {'':26} {'req/s':>8}")
     rows = (("me", "GET /users/me, bearer JWT"), ("refresh", "POST /auth/refresh"))
     for kind, label in rows:
-        print(f"{'one process, SQLite          ' + label:52} {single[kind][0]:8.0f}")
+        print(f"{'one process, SQLite':32} {label:26} {single[kind][0]:8.0f}")
         for number, figure in enumerate(shared[kind], 1):
-            name = f"replica {number}, PostgreSQL + Redis"
-            print(f"{name + '  ' + label:52} {figure:8.0f}")
+            print(
+                f"{f'replica {number}, PostgreSQL + Redis':32} {label:26} {figure:8.0f}"
+            )
         total = sum(shared[kind])
-        ratio = total / single[kind][0] if single[kind][0] else 0
-        name = "both replicas together"
-        print(f"{name + '        ' + label:52} {total:8.0f}  ({ratio:.2f} of one)")
+        ratio = f"({total / single[kind][0]:.2f} of one)" if single[kind][0] else ""
+        print(f"{'both replicas together':32} {label:26} {total:8.0f}  {ratio}")
 
 
 def main(seconds: int) -> int:

@@ -18,13 +18,19 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from ...config import Settings
 
 T = TypeVar("T")
-# Hashing threads yield the CPU to the event loop's thread (Linux: per thread).
+# Hashing threads yield the CPU to the event loop's thread (Linux: per thread), by
+# this much more niceness than the process has (19 at most).
 HASHING_NICENESS = 10
+MAX_NICENESS = 19
 
 
 def _lower_priority() -> None:
     if sys.platform == "linux":
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+        # Relative: a service already started with `nice` keeps the gap (an absolute
+        # value could even ask for a higher priority, which is refused).
+        niceness = os.getpriority(os.PRIO_PROCESS, 0) + HASHING_NICENESS
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(niceness, MAX_NICENESS))
 
 
 class PasswordService:

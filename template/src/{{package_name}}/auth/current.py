@@ -1,4 +1,5 @@
-"""`current_user` and the guards built on it: `require_scopes`, `require_roles`.
+"""`current_user` and the guards built on it: `require_scopes`, `require_roles`,
+`require_verified`.
 
 The caller is whoever the first enabled credential scheme (`schemes.py`) finds,
 checked once per request (how OpenAPI lists the schemes: `openapi.py`), with no
@@ -11,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
+from ..config import Settings
+from ..resources import resource
 from .core.errors import InsufficientScope, MissingCredentials, MissingRole
 from .core.principal import Principal
 from .schemes import AUTHENTICATORS, CHALLENGE_OF_METHOD, SCHEMES
@@ -70,4 +73,20 @@ def require_roles(*roles: str) -> Any:
         return user
 
     guard: Callable[..., Awaitable[Principal]] = check_roles
+    return Depends(guard)
+
+
+def require_verified() -> Any:
+    """A dependency: the caller's email address must be verified (else 403), when
+    EMAIL_VERIFICATION is on. A token says what the account was when it was issued:
+    after verifying, refresh (or log in again) to get one that says so."""
+
+    async def check_verified(request: Request, user: CurrentUser) -> Principal:
+        if not user.email_verified and resource(request, Settings).email_verification:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "Verify your email address first."
+            )
+        return user
+
+    guard: Callable[..., Awaitable[Principal]] = check_verified
     return Depends(guard)

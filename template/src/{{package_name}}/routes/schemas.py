@@ -63,6 +63,7 @@ class UserOut(BaseModel):
     email: str
     roles: list[str]
     is_active: bool
+    email_verified: bool
     created_at: datetime
 
 
@@ -71,5 +72,55 @@ class Me(BaseModel):
 
     id: str
     email: str
+    email_verified: bool
     roles: list[str]
     scopes: list[str]
+
+
+class Notice(BaseModel):
+    """What a request that sends a message by email, or follows its link, did."""
+
+    detail: str
+
+
+class LinkToken(BaseModel):
+    """The token of a link sent by email (the part after `#token=`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=128, repr=False)
+
+
+class ForgotPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=320)
+
+
+class PasswordReset(BaseModel):
+    """A reset link's token and the new password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=128, repr=False)
+    # The policy needs the account's email: the route applies it.
+    new_password: str = Field(max_length=MAX_LENGTH, repr=False)
+
+
+class EmailChange(BaseModel):
+    """The new address, and the current password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    new_email: EmailStr = Field(max_length=320)
+    current_password: str = Field(max_length=MAX_LENGTH, repr=False)
+
+
+class AccountDeletion(BaseModel):
+    """The current password; accounts without one sign in again instead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str | None = Field(
+        default=None, max_length=MAX_LENGTH, repr=False
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Annotated
 
@@ -24,8 +25,10 @@ from ..auth.dependencies import (
 from ..db import SessionDep
 from ..users.models import User
 from ..users.service import LastAdmin, change_account, delete_account, list_users
-from .schemas import AccountUpdate, Me, PasswordChange, UserOut
+from .schemas import AccountDeletion, AccountUpdate, Me, PasswordChange, UserOut
 
+# How recent a login must be to delete an account without a password.
+FRESH_LOGIN_SECONDS = 300
 # The largest signed 32-bit integer: an offset every database takes.
 MAX_OFFSET = 2**31 - 1
 LAST_ADMIN = "This is the last administrator; make another one first."
@@ -53,6 +56,7 @@ async def read_me(user: Annotated[Principal, require_scopes("profile")]) -> Me:
     return Me(
         id=user.subject,
         email=user.email,
+        email_verified=user.email_verified,
         roles=sorted(user.roles),
         scopes=sorted(user.scopes),
     )
@@ -90,6 +94,52 @@ async def change_password(
     account.password_hash = await credentials.passwords.hash(body.new_password)
     await access.end(db, account)
     audit.info("password.changed", extra={"user_id": str(account.id)})
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/users/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_scopes("profile")],
+    responses={
+        400: {"description": "The current password is incorrect"},
+        409: {"description": "It is the last administrator"},
+        429: {"description": "Too many wrong passwords; see Retry-After"},
+    },
+)
+async def delete_me(
+    request: Request,
+    user: CurrentUser,
+    db: SessionDep,
+    credentials: CredentialsDep,
+    access: AccessDep,
+    body: AccountDeletion | None = None,
+) -> Response:
+    """Delete your account and everything of it: every token, key and session
+    stops working at once. Needs the current password; an account without one
+    (social login only) needs a login of the last 5 minutes instead."""
+    account = await get_account(db, user.account_id)
+    if account.password_hash is not None:
+        password = body.current_password if body else None
+        if password is None or not await credentials.reauthenticate(
+            request, account, password
+        ):
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, "The current password is incorrect."
+            )
+    else:
+        signed_in_at = await access.signed_in_at(db, user)
+        if signed_in_at is None or time.time() - signed_in_at > FRESH_LOGIN_SECONDS:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "Log in again, then delete the account within 5 minutes.",
+            )
+    try:
+        await delete_account(db, account)
+    except LastAdmin:
+        raise HTTPException(status.HTTP_409_CONFLICT, LAST_ADMIN) from None
+    await access.forget(db, user.account_id)
+    audit.info("account.deleted", extra={"user_id": user.subject, "by": "owner"})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

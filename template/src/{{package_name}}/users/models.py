@@ -30,3 +30,12 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the owner proved the address is theirs (a link sent to it, an
+    # administrator, a provider that vouches for it); None until then.
+    email_verified_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, default=None
+    )
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from .models import ADMIN, USER, User
+from .models import ADMIN, USER, User, utcnow
 
 
 class EmailTaken(Exception):
@@ -31,14 +31,16 @@ async def create_user(
     email: str,
     password_hash: str | None,
     admin: bool = False,
+    verified: bool = False,
 ) -> User:
     """Create an account (without a password: None); raises EmailTaken if the email
-    is in use."""
+    is in use. `verified`: whoever makes it vouches for the address."""
     user = User(
         email=normalize_email(email),
         password_hash=password_hash,
         roles=[USER, ADMIN] if admin else [USER],
         is_active=True,
+        email_verified_at=utcnow() if verified else None,
     )
     session.add(user)
     try:

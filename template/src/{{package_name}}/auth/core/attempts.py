@@ -1,7 +1,7 @@
 """What checking a password asks of the brute-force limits.
 
 Every check of a password (both logins, and re-authentication such as a password
-change) and every sign-up goes through a `Limiter`: the login throttle
+change) every sign-up and every request that sends a message by email go through a `Limiter`: the login throttle
 (`auth/core/throttle.py`) when rate limiting is chosen, `Unlimited` otherwise.
 """
 
@@ -28,6 +28,11 @@ class Limiter(Protocol):
     async def register(self, request: Request) -> None:
         """Count a sign-up from this client, or raise TooManyAttempts (429)."""
 
+    async def mail(self, request: Request, email: str) -> None:
+        """Count a request that sends `email` a message (a link to verify, to reset
+        a password), or raise TooManyAttempts (429). Keyed by the address as given:
+        the answer is the same whether or not it has an account."""
+
 
 class Unlimited:
     """No limits: what a project without rate limiting uses."""
@@ -39,4 +44,7 @@ class Unlimited:
         return None
 
     async def register(self, request: Request) -> None:
+        return None
+
+    async def mail(self, request: Request, email: str) -> None:
         return None

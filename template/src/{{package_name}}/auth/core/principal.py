@@ -21,6 +21,9 @@ class Principal:
     # The credential scheme that authenticated the request: "bearer", "cookie",
     # "api_key" or "basic".
     method: str
+    # Whether the account's email address was verified, when the credential was
+    # issued or checked (`require_verified` reads it).
+    email_verified: bool = False
     # Only where an access token authenticated the request.
     token_id: str | None = None
     session_id: str | None = None

@@ -102,7 +102,9 @@ async def sign_in(
     if not signup:
         raise SocialLoginFailed("New accounts cannot be made here.", 403)
     try:
-        user = await create_user(db, email=profile.email, password_hash=None)
+        user = await create_user(
+            db, email=profile.email, password_hash=None, verified=True
+        )
     except EmailTaken:  # made a moment ago by a concurrent sign-in
         raise SocialLoginFailed(
             "Your account was just made: sign in again.", 409

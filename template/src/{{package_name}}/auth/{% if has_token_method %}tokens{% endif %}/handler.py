@@ -53,6 +53,7 @@ class AccessClaims:
     session_id: str
     issued_at: int
     expires_at: int
+    email_verified: bool = False
 
     def admit(self, revocations: RevocationList, method: str) -> Principal:
         """The caller, authenticated by `method`; InvalidToken if revoked."""
@@ -70,6 +71,7 @@ class AccessClaims:
             roles=self.roles,
             scopes=self.scopes,
             method=method,
+            email_verified=self.email_verified,
             token_id=self.token_id,
             session_id=self.session_id,
         )
@@ -121,6 +123,7 @@ class TokenHandler:
         scopes: Iterable[str],
         roles: Iterable[str],
         session_id: str | None = None,
+        email_verified: bool = False,
     ) -> IssuedToken:
         now = int(time.time())
         claims = AccessClaims(
@@ -132,6 +135,7 @@ class TokenHandler:
             session_id=session_id or secrets.token_urlsafe(16),
             issued_at=now,
             expires_at=now + self.lifetime_seconds,
+            email_verified=email_verified,
         )
         payload = {
             "iss": self.issuer,
@@ -145,6 +149,7 @@ class TokenHandler:
             "scope": " ".join(sorted(claims.scopes)),
             "roles": sorted(claims.roles),
             "email": claims.email,
+            "email_verified": claims.email_verified,  # OpenID Connect's claim name
             # RFC 9068 §2.2: the client the token was issued to (our own front end).
             "client_id": self.client_id,
         }
@@ -224,6 +229,11 @@ class TokenHandler:
         # Subjects are account ids: anything else would only fail later, deeper in.
         if not _is_account_id(payload["sub"]):
             raise InvalidToken("sub is not an account id")
+        # Tokens issued before the claim existed lack it: they count as unverified
+        # until the next refresh, which reads the account.
+        email_verified = payload.get("email_verified", False)
+        if type(email_verified) is not bool:
+            raise InvalidToken("email_verified is not a boolean")
         roles = payload.get("roles")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise InvalidToken("roles is not a list of strings")
@@ -236,6 +246,7 @@ class TokenHandler:
             session_id=payload["sid"],
             issued_at=payload["iat"],
             expires_at=payload["exp"],
+            email_verified=email_verified,
         )
 
 

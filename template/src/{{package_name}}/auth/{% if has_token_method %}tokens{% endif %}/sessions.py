@@ -141,6 +141,7 @@ class SessionManager:
             scopes=scopes,
             roles=user.roles,
             session_id=family_id,
+            email_verified=user.email_verified,
         )
         pair = TokenPair(
             access_token=issued.token,

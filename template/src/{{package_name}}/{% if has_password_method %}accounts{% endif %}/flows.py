@@ -253,7 +253,7 @@ class AccountFlows:
     def _link(self, page: str, token: str) -> str:
         # In the fragment: browsers send it to no server, and no log records it.
         path = {"verify": "/auth/verify", "reset": "/auth/reset-password"}[page]
-        return f"{self.settings.frontend_base_url.rstrip('/')}{path}#token={token}"
+        return f"{self.settings.frontend_url.rstrip('/')}{path}#token={token}"
 
     def _send(self, template: str, to: str, **values: str) -> None:
         message: Message = compose(template, to, **values)

@@ -56,6 +56,7 @@ ANSWER_SETS = [
         id="both-cookie",
     ),
     pytest.param({"allow_registration": False}, id="no-registration"),
+    pytest.param({"email_verification": False}, id="no-email-verification"),
     pytest.param({"auth_methods": ["api_key"]}, id="api_key"),
     pytest.param({"auth_methods": ["http_basic"]}, id="http_basic"),
     pytest.param({"auth_methods": ["social"]}, id="social"),

@@ -103,7 +103,9 @@ class AccountFlows:
         self.outbox.run_later(lambda: self._send_verification(user.id), "verification")
         return user
 
-    async def resend_verification(self, request: Request, account_id: uuid.UUID) -> None:
+    async def resend_verification(
+        self, request: Request, account_id: uuid.UUID
+    ) -> None:
         """Mail the account a fresh verification link (unless verified already, or
         one went out a moment ago). Raises TooManyAttempts past the limits."""
         async with self.sessionmaker() as db:

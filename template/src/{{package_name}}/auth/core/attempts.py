@@ -1,8 +1,9 @@
 """What checking a password asks of the brute-force limits.
 
 Every check of a password (both logins, and re-authentication such as a password
-change) every sign-up and every request that sends a message by email go through a `Limiter`: the login throttle
-(`auth/core/throttle.py`) when rate limiting is chosen, `Unlimited` otherwise.
+change), every sign-up and every request that sends a message by email go through
+a `Limiter`: the login throttle (`auth/core/throttle.py`) when rate limiting is
+chosen, `Unlimited` otherwise.
 """
 
 from __future__ import annotations

@@ -112,6 +112,10 @@ class Families(Protocol):
     async def owner_of(self, db: AsyncSession, token: str) -> uuid.UUID | None:
         """The user of a token, spent or not; None for an unknown token."""
 
+    async def expires_at(self, db: AsyncSession, family_id: str) -> int | None:
+        """When a family ends at the latest (its login + REFRESH_TOKEN_DAYS); None
+        for an unknown one."""
+
     async def revoke(self, db: AsyncSession, family_id: str) -> None:
         """Revoke every token of a family; idempotent."""
 
@@ -146,6 +150,14 @@ class DatabaseFamilies:
             )
         )
         return owner
+
+    async def expires_at(self, db: AsyncSession, family_id: str) -> int | None:
+        expires: int | None = await db.scalar(
+            select(RefreshToken.family_expires_at)
+            .where(RefreshToken.family_id == family_id)
+            .limit(1)
+        )
+        return expires
 
     async def revoke(self, db: AsyncSession, family_id: str) -> None:
         await revoke_family(db, family_id)

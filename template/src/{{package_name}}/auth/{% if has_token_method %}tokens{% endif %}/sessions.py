@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ...users.models import User
 from ..core.errors import OAuthError
 from ..core.permissions import allowed_scopes, parse_scope
+from ..core.principal import Principal
 from ..core.revocation import RevocationList
 from .handler import AccessClaims, TokenHandler
 from .refresh import Families, RefreshRejected, RotationPolicy, ScopeNotGranted
@@ -126,6 +127,14 @@ class SessionManager:
         revokes the access tokens too."""
         for family_id in await self.families.revoke_user(db, user.id):
             await self._revoke_session(db, family_id)
+
+    async def signed_in_at(self, db: AsyncSession, caller: Principal) -> int | None:
+        """When the caller's session began: its login (Unix time); None for a
+        caller without one."""
+        if caller.session_id is None:
+            return None
+        expires = await self.families.expires_at(db, caller.session_id)
+        return None if expires is None else expires - self.refresh_lifetime_seconds
 
     async def _revoke_session(self, db: AsyncSession, family_id: str) -> None:
         # Access tokens of the session die too; they all expire within a lifetime.

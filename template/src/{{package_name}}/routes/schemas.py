@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    model_validator,
+)
 
 from ..auth.core.password_policy import MAX_LENGTH, password_problem
 
@@ -44,13 +51,26 @@ class PasswordChange(BaseModel):
         return self
 
 
+# The roles an administrator may give or filter by (users/models.py).
+RoleName = Literal["user", "admin"]
+
+
+def _in_utc(value: datetime) -> datetime:
+    # A naive datetime (SQLite keeps no offset) is UTC; an aware one is shown in UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Always with its offset: a client must never have to guess the timezone.
+UTCTimestamp = Annotated[datetime, AfterValidator(_in_utc)]
+
+
 class AccountUpdate(BaseModel):
     """What an administrator may change: roles and whether the account is active."""
 
     # Strict: `"is_active": 0` or `"no"` is a mistake to refuse, not a false.
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    roles: list[Literal["user", "admin"]] | None = Field(default=None, min_length=1)
+    roles: list[RoleName] | None = Field(default=None, min_length=1)
     is_active: bool | None = None
 
 
@@ -64,7 +84,17 @@ class UserOut(BaseModel):
     roles: list[str]
     is_active: bool
     email_verified: bool
-    created_at: datetime
+    created_at: UTCTimestamp
+
+
+class UserPage(BaseModel):
+    """A page of accounts, and the cursor of the next page (null on the last)."""
+
+    items: list[UserOut]
+    next_cursor: str | None = Field(
+        description="Pass it as `cursor` (same filters) for the next page; "
+        "null on the last page."
+    )
 
 
 class Me(BaseModel):

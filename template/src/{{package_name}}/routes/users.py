@@ -24,13 +24,30 @@ from ..auth.dependencies import (
 )
 from ..db import SessionDep
 from ..users.models import User
-from ..users.service import LastAdmin, change_account, delete_account, list_users
-from .schemas import AccountDeletion, AccountUpdate, Me, PasswordChange, UserOut
+from ..users.service import (
+    LastAdmin,
+    Status,
+    change_account,
+    delete_account,
+    list_users,
+)
+from . import cursors
+from .schemas import (
+    AccountDeletion,
+    AccountUpdate,
+    Me,
+    PasswordChange,
+    RoleName,
+    UserOut,
+    UserPage,
+)
 
+BAD_CURSOR = "Invalid cursor: pass the next_cursor of a previous page, unchanged."
+# No control characters: PostgreSQL refuses a NUL in a string (a 500), and no
+# email holds one.
+EMAIL_PART = r"^[^\x00-\x1f\x7f]*$"
 # How recent a login must be to delete an account without a password.
 FRESH_LOGIN_SECONDS = 300
-# The largest signed 32-bit integer: an offset every database takes.
-MAX_OFFSET = 2**31 - 1
 LAST_ADMIN = "This is the last administrator; make another one first."
 
 audit = logging.getLogger(__name__.partition(".")[0] + ".audit")
@@ -146,13 +163,43 @@ async def delete_me(
 @admin_router.get("/users")
 async def read_users(
     db: SessionDep,
-    # Bounded: a larger offset overflows the database's integers (a 500).
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-) -> list[UserOut]:
-    """Every account, oldest first (administrators only)."""
-    users = await list_users(db, offset=offset, limit=limit)
-    return [UserOut.model_validate(user) for user in users]
+    limit: Annotated[int, Query(ge=1, le=100, description="Accounts per page.")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=cursors.MAX_LENGTH,
+            description="`next_cursor` of the previous page; omit for the first.",
+        ),
+    ] = None,
+    email: Annotated[
+        str | None,
+        Query(
+            max_length=320,
+            pattern=EMAIL_PART,
+            description="Part of the email, any case; `%` and `_` match themselves.",
+        ),
+    ] = None,
+    role: Annotated[RoleName | None, Query(description="Only this role.")] = None,
+    status: Annotated[
+        Status | None, Query(description="Enabled (`active`) or `disabled` accounts.")
+    ] = None,
+) -> UserPage:
+    """Accounts, oldest first (administrators only), a page at a time: follow
+    `next_cursor` until it is null. Accounts created meanwhile appear at the end;
+    none is listed twice or skipped. A cursor not from a previous page is a 422."""
+    try:
+        after = cursors.decode(cursor) if cursor is not None else None
+    except cursors.InvalidCursor:
+        raise RequestValidationError(
+            [{"loc": ("query", "cursor"), "msg": BAD_CURSOR, "type": "value_error"}]
+        ) from None
+    page = await list_users(
+        db, after=after, limit=limit, email=email, role=role, status=status
+    )
+    return UserPage(
+        items=[UserOut.model_validate(user) for user in page.users],
+        next_cursor=cursors.encode(page.next) if page.next is not None else None,
+    )
 
 
 @admin_router.patch(

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import ColumnElement, String, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -58,19 +72,73 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return result.scalar_one_or_none()
 
 
+# The listing's `status` filter: a name, and the `is_active` it stands for.
+Status = Literal["active", "disabled"]
+STATUSES: dict[str, bool] = {"active": True, "disabled": False}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page of the listing ends: the last account's sort key."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Page:
+    """Accounts in listing order, and where the next page starts (None: the last)."""
+
+    users: Sequence[User]
+    next: Position | None
+
+
 async def list_users(
-    session: AsyncSession, *, offset: int = 0, limit: int = 50
-) -> Sequence[User]:
-    result = await session.execute(
-        select(User).order_by(User.created_at, User.id).offset(offset).limit(limit)
-    )
-    return result.scalars().all()
+    session: AsyncSession,
+    *,
+    after: Position | None = None,
+    limit: int = 50,
+    email: str | None = None,
+    role: str | None = None,
+    status: str | None = None,
+) -> Page:
+    """Accounts oldest first, from `after` on; filtered by a case-insensitive part of
+    the email (`%` and `_` match themselves), a role and a status (STATUSES)."""
+    # Keyset pagination: each page starts after the sort key (created_at, id) of the
+    # previous one, so accounts created or deleted meanwhile move no other account
+    # to another page, and a deep page costs what the first one does.
+    statement = select(User).order_by(User.created_at, User.id).limit(limit + 1)
+    if after is not None:
+        statement = statement.where(
+            or_(
+                User.created_at > after.created_at,
+                and_(User.created_at == after.created_at, User.id > after.id),
+            )
+        )
+    if email is not None:
+        # Lowered here too: SQLite's lower() leaves non-ASCII letters alone, and the
+        # stored emails were lowered by Python.
+        part = email.lower()
+        statement = statement.where(User.email.icontains(part, autoescape=True))
+    if role is not None:
+        statement = statement.where(_has_role(User, role))
+    if status is not None:
+        statement = statement.where(User.is_active.is_(STATUSES[status]))
+    users = (await session.execute(statement)).scalars().all()
+    if len(users) <= limit:
+        return Page(users, None)
+    last = users[limit - 1]
+    return Page(users[:limit], Position(last.created_at, last.id))
+
+
+def _has_role(table: type[User], role: str) -> ColumnElement[bool]:
+    # `roles` is a JSON list of role names: its text holds the role as a JSON string
+    # exactly when the account has it, on SQLite and PostgreSQL alike.
+    return cast(table.roles, String).contains(json.dumps(role), autoescape=True)
 
 
 def _is_active_admin(table: type[User]) -> ColumnElement[bool]:
-    # `roles` is a JSON list of known role names: its text holds '"admin"' exactly
-    # when the account is an administrator, on SQLite and PostgreSQL alike.
-    return table.is_active.is_(True) & cast(table.roles, String).like(f'%"{ADMIN}"%')
+    return table.is_active.is_(True) & _has_role(table, ADMIN)
 
 
 def _keeps_an_admin(user_id: uuid.UUID) -> ColumnElement[bool]:

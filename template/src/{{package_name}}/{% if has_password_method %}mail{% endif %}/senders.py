@@ -63,7 +63,9 @@ class MailboxMailer:
     async def send(self, message: Message) -> None:
         data = build_email(message, self.sender).as_bytes()
         path = await anyio.to_thread.run_sync(self._write, data)
-        audit.info("mail.written", extra={"path": str(path), "template": message.template})
+        audit.info(
+            "mail.written", extra={"path": str(path), "template": message.template}
+        )
 
     def _write(self, data: bytes) -> Path:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)

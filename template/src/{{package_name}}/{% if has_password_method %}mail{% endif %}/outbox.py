@@ -55,16 +55,16 @@ class Outbox:
         """
         self._start(job, "background.failed", what)
 
-    async def drain(self, within: float = 10) -> None:
+    async def drain(self, timeout: float = 10) -> None:  # noqa: ASYNC109  (bounds itself: shutdown and tests call it bare)
         """Wait until every job has finished, those they start included, or
-        `within` seconds have passed."""
-        with anyio.move_on_after(within):
+        `timeout` seconds have passed."""
+        with anyio.move_on_after(timeout):
             while self._tasks:
                 await asyncio.wait(set(self._tasks))
 
-    async def close(self, within: float = 10) -> None:
+    async def close(self, timeout: float = 10) -> None:  # noqa: ASYNC109  (as drain)
         """Drain, then cancel what is left (logged as `background.abandoned`)."""
-        await self.drain(within)
+        await self.drain(timeout)
         left = set(self._tasks)
         if left:
             audit.warning("background.abandoned", extra={"count": len(left)})

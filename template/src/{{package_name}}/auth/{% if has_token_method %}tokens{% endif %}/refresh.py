@@ -13,6 +13,10 @@ family, presented again within REFRESH_REUSE_GRACE_SECONDS of being spent, is re
 (`invalid_grant`) without revoking the family: the winner's new pair stays valid (the
 practice of Okta's and Auth0's refresh token rotation). Any other reuse, or one after
 the grace window, is a replay.
+
+Each token also records the client it was issued to (user agent and address), so
+that the account's owner can tell their sessions apart: a family's newest token says
+where it was last used.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ...db import Base
 
 TOKEN_BYTES = 32  # 256 bits
+# The longest user agent recorded; the rest is cut off.
+USER_AGENT_LENGTH = 256
 
 
 class RefreshToken(Base):
@@ -49,6 +55,39 @@ class RefreshToken(Base):
     family_expires_at: Mapped[int]
     used_at: Mapped[int | None] = mapped_column(default=None)
     revoked_at: Mapped[int | None] = mapped_column(default=None)
+    # The client this token was issued to, as it said (user agent) and as seen.
+    user_agent: Mapped[str | None] = mapped_column(
+        String(USER_AGENT_LENGTH), default=None
+    )
+    address: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Where a login or refresh came from, recorded with its session."""
+
+    user_agent: str | None = None
+    address: str | None = None
+
+    @classmethod
+    def of(cls, user_agent: str | None, address: str | None) -> Client:
+        return cls(user_agent[:USER_AGENT_LENGTH] if user_agent else None, address)
+
+
+# A client nothing is known of (a session started outside a request).
+UNKNOWN_CLIENT = Client()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A live family as its owner sees it (times are Unix seconds)."""
+
+    id: str
+    started_at: int
+    last_used_at: int
+    expires_at: int
+    user_agent: str | None
+    address: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +132,12 @@ class Families(Protocol):
     """
 
     async def start(
-        self, db: AsyncSession, user_id: uuid.UUID, scope: str, lifetime_seconds: int
+        self,
+        db: AsyncSession,
+        user_id: uuid.UUID,
+        scope: str,
+        lifetime_seconds: int,
+        client: Client = UNKNOWN_CLIENT,
     ) -> Rotation:
         """Start a family; returns its first token."""
 
@@ -103,8 +147,15 @@ class Families(Protocol):
         token: str,
         requested: frozenset[str],
         policy: RotationPolicy,
+        client: Client = UNKNOWN_CLIENT,
     ) -> Rotation:
         """Spend `token` and issue its successor, atomically (see `rotate`)."""
+
+    async def live(
+        self, db: AsyncSession, user_id: uuid.UUID, policy: RotationPolicy
+    ) -> list[SessionRecord]:
+        """The user's families that a refresh could still continue, newest use
+        first."""
 
     async def family_of(self, db: AsyncSession, token: str) -> str | None:
         """The family of a token, spent or not; None for an unknown token."""
@@ -119,17 +170,24 @@ class Families(Protocol):
     async def revoke(self, db: AsyncSession, family_id: str) -> None:
         """Revoke every token of a family; idempotent."""
 
-    async def revoke_user(self, db: AsyncSession, user_id: uuid.UUID) -> list[str]:
-        """Revoke every live family of a user; returns their ids."""
+    async def revoke_user(
+        self, db: AsyncSession, user_id: uuid.UUID, keep: str | None = None
+    ) -> list[str]:
+        """Revoke every live family of a user but `keep`; returns their ids."""
 
 
 class DatabaseFamilies:
     """Families in the `refresh_tokens` table: the functions below."""
 
     async def start(
-        self, db: AsyncSession, user_id: uuid.UUID, scope: str, lifetime_seconds: int
+        self,
+        db: AsyncSession,
+        user_id: uuid.UUID,
+        scope: str,
+        lifetime_seconds: int,
+        client: Client = UNKNOWN_CLIENT,
     ) -> Rotation:
-        return await start_family(db, user_id, scope, lifetime_seconds)
+        return await start_family(db, user_id, scope, lifetime_seconds, client)
 
     async def rotate(
         self,
@@ -137,8 +195,14 @@ class DatabaseFamilies:
         token: str,
         requested: frozenset[str],
         policy: RotationPolicy,
+        client: Client = UNKNOWN_CLIENT,
     ) -> Rotation:
-        return await rotate(db, token, requested, policy=policy)
+        return await rotate(db, token, requested, policy=policy, client=client)
+
+    async def live(
+        self, db: AsyncSession, user_id: uuid.UUID, policy: RotationPolicy
+    ) -> list[SessionRecord]:
+        return await live_families(db, user_id, policy)
 
     async def family_of(self, db: AsyncSession, token: str) -> str | None:
         return await family_of(db, token)
@@ -162,8 +226,10 @@ class DatabaseFamilies:
     async def revoke(self, db: AsyncSession, family_id: str) -> None:
         await revoke_family(db, family_id)
 
-    async def revoke_user(self, db: AsyncSession, user_id: uuid.UUID) -> list[str]:
-        return await revoke_user_families(db, user_id)
+    async def revoke_user(
+        self, db: AsyncSession, user_id: uuid.UUID, keep: str | None = None
+    ) -> list[str]:
+        return await revoke_user_families(db, user_id, keep)
 
 
 def hash_token(token: str) -> str:
@@ -176,12 +242,17 @@ def new_token() -> str:
 
 
 async def start_family(
-    session: AsyncSession, user_id: uuid.UUID, scope: str, lifetime_seconds: int
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    scope: str,
+    lifetime_seconds: int,
+    client: Client = UNKNOWN_CLIENT,
 ) -> Rotation:
     """Start a login session; returns its first refresh token. Commits."""
     now = int(time.time())
+    family_id = secrets.token_urlsafe(16)
     family = _add_token(
-        session, secrets.token_urlsafe(16), user_id, scope, now, now + lifetime_seconds
+        session, family_id, user_id, scope, (now, now + lifetime_seconds), client
     )
     await session.commit()
     return family
@@ -193,6 +264,7 @@ async def rotate(
     requested: frozenset[str] = frozenset(),
     *,
     policy: RotationPolicy,
+    client: Client = UNKNOWN_CLIENT,
 ) -> Rotation:
     """Spend `token` and issue its successor, atomically. Commits.
 
@@ -230,7 +302,9 @@ async def rotate(
     if not requested <= set(scope.split()):
         await session.rollback()  # the token stays usable
         raise ScopeNotGranted(family_id)
-    successor = _add_token(session, family_id, user_id, scope, now, family_expires_at)
+    successor = _add_token(
+        session, family_id, user_id, scope, (now, family_expires_at), client
+    )
     await session.commit()
     return successor
 
@@ -273,10 +347,11 @@ def _add_token(
     family_id: str,
     user_id: uuid.UUID,
     scope: str,
-    now: int,
-    family_expires_at: int,
+    lifetime: tuple[int, int],
+    client: Client,
 ) -> Rotation:
-    """Add a fresh token of the family to the session (not committed)."""
+    """Add a fresh token of the family to the session (not committed); `lifetime`
+    is (now, when the family expires)."""
     token = new_token()
     session.add(
         RefreshToken(
@@ -284,8 +359,10 @@ def _add_token(
             family_id=family_id,
             user_id=user_id,
             scope=scope,
-            created_at=now,
-            family_expires_at=family_expires_at,
+            created_at=lifetime[0],
+            family_expires_at=lifetime[1],
+            user_agent=client.user_agent,
+            address=client.address,
         )
     )
     return Rotation(token, family_id, user_id, scope)
@@ -311,11 +388,57 @@ async def revoke_family(session: AsyncSession, family_id: str) -> None:
     await session.commit()
 
 
-async def revoke_user_families(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
-    """Revoke every live family of a user; returns their ids. Commits."""
+async def live_families(
+    session: AsyncSession, user_id: uuid.UUID, policy: RotationPolicy
+) -> list[SessionRecord]:
+    """The user's families that a refresh could continue, newest use first: each
+    has one unspent token, issued at its last use."""
+    now = int(time.time())
+    heads = (
+        await session.execute(
+            select(RefreshToken)
+            .where(
+                RefreshToken.user_id == user_id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.family_expires_at > now,
+                RefreshToken.created_at > now - policy.idle_seconds,
+            )
+            .order_by(RefreshToken.created_at.desc(), RefreshToken.id.desc())
+        )
+    ).scalars()
+    records = {head.family_id: head for head in heads}
+    if not records:
+        return []
+    firsts = await session.execute(
+        select(RefreshToken.family_id, func.min(RefreshToken.created_at))
+        .where(RefreshToken.family_id.in_(records))
+        .group_by(RefreshToken.family_id)
+    )
+    started: dict[str, int] = dict(firsts.all())
+    return [
+        SessionRecord(
+            id=family_id,
+            started_at=started.get(family_id, head.created_at),
+            last_used_at=head.created_at,
+            expires_at=head.family_expires_at,
+            user_agent=head.user_agent,
+            address=head.address,
+        )
+        for family_id, head in records.items()
+    ]
+
+
+async def revoke_user_families(
+    session: AsyncSession, user_id: uuid.UUID, keep: str | None = None
+) -> list[str]:
+    """Revoke every live family of a user but `keep`; returns their ids. Commits."""
+    kept = () if keep is None else (RefreshToken.family_id != keep,)
     revoked = await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .where(
+            RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None), *kept
+        )
         .values(revoked_at=int(time.time()))
         .returning(RefreshToken.family_id)
     )

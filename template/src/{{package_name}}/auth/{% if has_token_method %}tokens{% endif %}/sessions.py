@@ -1,9 +1,10 @@
-"""Login sessions: token pairs, refresh, logout and ending every session of a user."""
+"""Login sessions: token pairs, refresh, logout; listing and ending sessions."""
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 
 from pydantic import BaseModel, PrivateAttr
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +15,15 @@ from ..core.permissions import allowed_scopes, parse_scope
 from ..core.principal import Principal
 from ..core.revocation import RevocationList
 from .handler import AccessClaims, TokenHandler
-from .refresh import Families, RefreshRejected, RotationPolicy, ScopeNotGranted
+from .refresh import (
+    UNKNOWN_CLIENT,
+    Client,
+    Families,
+    RefreshRejected,
+    RotationPolicy,
+    ScopeNotGranted,
+    SessionRecord,
+)
 
 audit = logging.getLogger(__name__.partition(".")[0] + ".audit")
 
@@ -53,18 +62,26 @@ class SessionManager:
         self.policy = policy
 
     async def login(
-        self, db: AsyncSession, user: User, scopes: frozenset[str] | None = None
+        self,
+        db: AsyncSession,
+        user: User,
+        scopes: frozenset[str] | None = None,
+        client: Client = UNKNOWN_CLIENT,
     ) -> TokenPair:
         """Start a session for `user`; `scopes` defaults to all the user may have."""
         granted = allowed_scopes(user.roles) if scopes is None else scopes
         scope = " ".join(sorted(granted))
         family = await self.families.start(
-            db, user.id, scope, self.refresh_lifetime_seconds
+            db, user.id, scope, self.refresh_lifetime_seconds, client
         )
         return self._pair(user, family.token, family.family_id, granted)
 
     async def refresh(
-        self, db: AsyncSession, refresh_token: str, scope: str | None = None
+        self,
+        db: AsyncSession,
+        refresh_token: str,
+        scope: str | None = None,
+        client: Client = UNKNOWN_CLIENT,
     ) -> TokenPair:
         """Rotate `refresh_token`; raises OAuthError invalid_grant / invalid_scope.
 
@@ -81,7 +98,7 @@ class SessionManager:
         await db.commit()
         try:
             rotation = await self.families.rotate(
-                db, refresh_token, requested, self.policy
+                db, refresh_token, requested, self.policy, client
             )
         except ScopeNotGranted:
             raise OAuthError(
@@ -125,8 +142,40 @@ class SessionManager:
     async def end_all_sessions(self, db: AsyncSession, user: User) -> None:
         """End every refresh family of `user`; `AccountAccess.end` calls it, and
         revokes the access tokens too."""
-        for family_id in await self.families.revoke_user(db, user.id):
+        await self.end_sessions(db, user.id)
+
+    async def list_sessions(
+        self, db: AsyncSession, user_id: uuid.UUID
+    ) -> list[SessionRecord]:
+        """The user's live sessions, the most recently used first."""
+        return await self.families.live(db, user_id, self.policy)
+
+    async def end_session(
+        self, db: AsyncSession, user_id: uuid.UUID, session_id: str
+    ) -> bool:
+        """End one live session of the user, its access tokens included; False when
+        the user has no such session (another user's, or ended already)."""
+        live = await self.families.live(db, user_id, self.policy)
+        if session_id not in {record.id for record in live}:
+            return False
+        await self.families.revoke(db, session_id)
+        await self._revoke_session(db, session_id)
+        audit.info("session.ended", extra={"user_id": str(user_id), "sid": session_id})
+        return True
+
+    async def end_sessions(
+        self, db: AsyncSession, user_id: uuid.UUID, keep: str | None = None
+    ) -> list[str]:
+        """End every session of the user but `keep`, access tokens included;
+        returns the ids of those ended."""
+        ended = await self.families.revoke_user(db, user_id, keep)
+        for family_id in ended:
             await self._revoke_session(db, family_id)
+        audit.info(
+            "sessions.ended",
+            extra={"user_id": str(user_id), "count": len(ended), "kept": keep},
+        )
+        return ended
 
     async def signed_in_at(self, db: AsyncSession, caller: Principal) -> int | None:
         """When the caller's session began: its login (Unix time); None for a

@@ -10,8 +10,10 @@ operations would end those very credentials, and every later case would then be
 an uninteresting 401. They still run, on something else:
 - `POST /auth/logout` ends the session of its access token: it gets a session of
   its own, logged in for that one call.
-- `POST /users/me/password` ends every session of the account when it succeeds:
-  it runs as a spare account, logged in for that one call.
+- `POST /users/me/password` and `POST /auth/logout-all` end every session of the
+  account, and `DELETE /users/me/sessions/{session_id}` one of them (its id read
+  from `GET /users/me/sessions`): they run as a spare account, logged in for that
+  one call.
 - the administrators' routes that demote, disable, delete or log out an account
   (`/admin/users/{user_id}...`): the fuzzer's own id (stateful testing reads it
   from `GET /users/me` or `GET /admin/users`) is swapped for a fresh account's.
@@ -50,6 +52,12 @@ _client = httpx.Client(base_url=BASE_URL, timeout=30, trust_env=False)
 _turns = itertools.count()
 _addresses = itertools.count(1)
 _spare: dict[str, str] = {}
+# Operations that would end the fuzzer's own sessions: a spare account runs them.
+SPARE_OPERATIONS = {
+    "POST /users/me/password",
+    "POST /auth/logout-all",
+    "DELETE /users/me/sessions/{session_id}",
+}
 
 
 def _helper(method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -104,7 +112,7 @@ class FuzzerCredentials:
         operation = f"{case.method.upper()} {case.operation.path}"
         if operation == "POST /auth/logout":
             return {"Authorization": f"Bearer {_login(EMAIL)}"}
-        if operation == "POST /users/me/password":
+        if operation in SPARE_OPERATIONS:
             return {"Authorization": f"Bearer {_spare_token()}"}
         schemes = _schemes(case)
         choices = []

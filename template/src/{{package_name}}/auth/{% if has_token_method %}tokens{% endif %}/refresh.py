@@ -28,7 +28,16 @@ import uuid
 from dataclasses import dataclass
 from typing import NoReturn, Protocol
 
-from sqlalchemy import ForeignKey, Index, String, Uuid, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Uuid,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -279,13 +288,7 @@ async def rotate(
     # through.)
     spent = await session.execute(
         update(RefreshToken)
-        .where(
-            RefreshToken.token_hash == token_hash,
-            RefreshToken.used_at.is_(None),
-            RefreshToken.revoked_at.is_(None),
-            RefreshToken.family_expires_at > now,
-            RefreshToken.created_at > now - policy.idle_seconds,
-        )
+        .where(RefreshToken.token_hash == token_hash, *_spendable(now, policy))
         .values(used_at=now)
         .returning(
             RefreshToken.family_id,
@@ -307,6 +310,17 @@ async def rotate(
     )
     await session.commit()
     return successor
+
+
+def _spendable(now: int, policy: RotationPolicy) -> tuple[ColumnElement[bool], ...]:
+    """What makes a token one that a refresh may spend: unspent, not revoked, of a
+    family neither expired nor idle past the policy."""
+    return (
+        RefreshToken.used_at.is_(None),
+        RefreshToken.revoked_at.is_(None),
+        RefreshToken.family_expires_at > now,
+        RefreshToken.created_at > now - policy.idle_seconds,
+    )
 
 
 async def _reject(
@@ -397,13 +411,7 @@ async def live_families(
     heads = (
         await session.execute(
             select(RefreshToken)
-            .where(
-                RefreshToken.user_id == user_id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-                RefreshToken.family_expires_at > now,
-                RefreshToken.created_at > now - policy.idle_seconds,
-            )
+            .where(RefreshToken.user_id == user_id, *_spendable(now, policy))
             .order_by(RefreshToken.created_at.desc(), RefreshToken.id.desc())
         )
     ).scalars()

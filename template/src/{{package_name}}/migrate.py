@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -29,6 +30,18 @@ def find_alembic_ini() -> Path:
     )
 
 
-def upgrade(settings: Settings) -> None:
-    """Bring the database up to date: every branch to its head."""
-    command.upgrade(alembic_config(settings), "heads")
+def upgrade(settings: Settings, *, quiet: bool = False) -> None:
+    """Bring the database up to date: every branch to its head. `quiet` keeps
+    Alembic's log to warnings (and leaves the logging configuration alone)."""
+    config = alembic_config(settings)
+    if not quiet:
+        command.upgrade(config, "heads")
+        return
+    config.attributes["configure_logger"] = False
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
+    try:
+        command.upgrade(config, "heads")
+    finally:
+        alembic_log.setLevel(level)

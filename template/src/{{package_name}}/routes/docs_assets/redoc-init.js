@@ -4,5 +4,7 @@
 
 (function () {
   const viewer = document.getElementById("redoc");
-  Redoc.init(viewer.dataset.openapiUrl, {}, viewer);
+  // Its styles go into <style> elements with this nonce, which the page's policy
+  // allows.
+  Redoc.init(viewer.dataset.openapiUrl, { nonce: viewer.dataset.nonce }, viewer);
 })();

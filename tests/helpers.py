@@ -115,7 +115,7 @@ def run(
     cwd: Path,
     timeout: float = 600,
     env: Mapping[str, str] | None = None,
-    input: str | None = None,  # noqa: A002  (subprocess.run's name)
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `command` in `cwd` (`env` adds variables, `input` is its standard
     input); stdout and stderr together in `.stdout`."""

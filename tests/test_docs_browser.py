@@ -188,7 +188,8 @@ def test_swagger_ui_authorizes_every_bearer_scheme(
                     # The dialog says "Authorized" and masks the password: a
                     # picture without a credential in it.
                     docs.page.click("button.authorize")
-                    docs.page.get_by_text("Authorized").first.scroll_into_view_if_needed()
+                    authorized = docs.page.get_by_text("Authorized").first
+                    authorized.scroll_into_view_if_needed()
                     docs.page.screenshot(path=os.environ["SWAGGER_SCREENSHOT"])
                     docs.page.click(".modal-ux button.close-modal")
                 # Social login is a link to the service's own sign-in, never

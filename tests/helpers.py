@@ -115,13 +115,15 @@ def run(
     cwd: Path,
     timeout: float = 600,
     env: Mapping[str, str] | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `command` in `cwd` (`env` adds variables); stdout and stderr together in
-    `.stdout`."""
+    """Run `command` in `cwd` (`env` adds variables, `input` is its standard
+    input); stdout and stderr together in `.stdout`."""
     return subprocess.run(
         command,
         cwd=cwd,
         env={**project_env(), **(env or {})},
+        input=input,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -19,28 +19,60 @@ Rendered = Callable[[Answers], Path]
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
-        pytest.param({"package_name": "class"}, "is a Python keyword", id="keyword"),
+        pytest.param({"project_name": " "}, "The name cannot be empty.", id="name"),
         pytest.param(
-            {"package_name": "json"},
-            "would shadow a standard-library or dependency module",
-            id="stdlib-module",
+            {"package_name": "nonlocal"},
+            '"nonlocal" is a Python keyword.',
+            id="keyword",
         ),
         pytest.param(
-            {"package_name": "1abc"}, "is not a valid package name", id="digit-first"
+            {"package_name": "pydantic_settings"},
+            "Shadows an installed module.",
+            id="dependency-module",
         ),
         pytest.param(
-            {"auth_methods": []},
-            "Choose at least one authentication method",
-            id="no-auth-method",
-        ),
-        pytest.param({"project_slug": "Bad Slug"}, "is not a valid slug", id="slug"),
-        pytest.param(
-            {"cors_origins": ["*"]}, '"*" is not an allowed origin', id="cors-wildcard"
+            {"package_name": "json"}, "Shadows an installed module.", id="stdlib"
         ),
         pytest.param(
-            {"access_token_minutes": 0},
-            "Access tokens should live between 1 and 1440 minutes",
-            id="token-lifetime",
+            {"package_name": "1abc"},
+            "Not a valid name (e.g. my_api).",
+            id="digit-first",
+        ),
+        pytest.param(
+            {"auth_methods": []}, "Select at least one method.", id="no-auth-method"
+        ),
+        pytest.param(
+            {"auth_methods": ["social"], "social_providers": []},
+            "Select at least one provider.",
+            id="no-social-provider",
+        ),
+        pytest.param(
+            {"project_slug": "Bad Slug"}, "Not a valid slug (e.g. my-api).", id="slug"
+        ),
+        pytest.param({"author_email": "ada@"}, "Not an email address.", id="email"),
+        pytest.param(
+            {"cors_origins": "https://app.example.com"},
+            "Give a YAML list of origins.",
+            id="cors-not-a-list",
+        ),
+        pytest.param(
+            {"cors_origins": ["https://app.example.com", "*", "null"]},
+            '"*" would let any site in.',
+            id="cors-wildcard",
+        ),
+        pytest.param(
+            {"cors_origins": ["null"]}, '"null" would let any site in.', id="cors-null"
+        ),
+        pytest.param(
+            {"cors_origins": ["https://app.example.com/", "*"]},
+            "Not a scheme://host origin.",
+            id="cors-path",
+        ),
+        pytest.param(
+            {"access_token_minutes": 0}, "Use 1 to 1440 minutes.", id="token-lifetime"
+        ),
+        pytest.param(
+            {"refresh_token_days": 366}, "Use 1 to 365 days.", id="session-lifetime"
         ),
     ],
 )
@@ -49,10 +81,23 @@ def test_invalid_answer_refused_with_validator_message(
 ) -> None:
     destination = tmp_path / "project"
 
-    with pytest.raises(ValueError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=re.escape(message)) as refused:
         render(destination, answers)
 
     assert not destination.exists()
+    # Shown as is on one line of an interactive prompt: whole in 80 columns, and
+    # one message even when several answers are wrong.
+    assert len(str(refused.value)) < 80, refused.value
+    assert str(refused.value).endswith(f": {message}")
+
+
+def test_valid_origins_accepted(tmp_path: Path) -> None:
+    origins = ["https://app.example.com", "http://localhost:3000"]
+
+    project = render(tmp_path / "project", {"cors_origins": origins})
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["cors_origins"] == origins
 
 
 def test_render_defaults_names_project_my_api(rendered: Rendered) -> None:

@@ -159,11 +159,14 @@ def served(
 
 
 def test_rendered_service_logs_in_and_refuses_forged_token(tmp_path: Path) -> None:
+    """The default project served on loopback: on SERVED_PORT when it is set (to
+    watch it, or where only some ports may be used), else on a free port."""
     project = render(tmp_path / "project", {})
     sync(project)
     email, password = "ada@example.com", "analytical-engine-1843"
+    port = int(os.environ.get("SERVED_PORT") or 0) or None
 
-    with served(project, "my-api", tmp_path / "serve.log") as base:
+    with served(project, "my-api", tmp_path / "serve.log", port=port) as base:
         account = {"email": email, "password": password}
         status, body, _ = call("POST", f"{base}/auth/register", account)
         assert status in (201, 202), body  # 202 with email verification

@@ -22,11 +22,12 @@ from .helpers import ANSWER_SETS, Answers, project_env, render, run
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("timed")]
 
 CHECKS = [
-    ["uv", "run", "ruff", "check"],
-    ["uv", "run", "ruff", "format", "--check"],
-    ["uv", "run", "mypy"],
-    # No finding of medium or high severity, in any project the template renders.
-    ["uv", "run", "bandit", "--quiet", "--severity-level", "medium", "-r", "src"],
+    # What a fresh checkout commits with: the project's own pre-commit hooks (ruff
+    # check and format, mypy --strict, bandit's medium and high findings, no
+    # conflict markers), on every file, in a repository as `git init` leaves it.
+    ["git", "init", "--quiet"],
+    ["git", "add", "--all"],
+    ["uv", "run", "pre-commit", "run", "--all-files", "--show-diff-on-failure"],
     ["uv", "run", "pytest", "-q", "-p", "no:cacheprovider"],
 ]
 

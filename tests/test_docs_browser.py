@@ -46,8 +46,11 @@ def chromium() -> Iterator[Any]:
             pytest.fail("Chromium is missing: apt-get install chromium")
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     with playwright.sync_playwright() as driver:
-        # As root (CI), Chromium needs its sandbox off.
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        # As root (CI), Chromium needs its sandbox off; a container's small
+        # /dev/shm would crash its renderer.
+        args = ["--disable-dev-shm-usage"]
+        if os.geteuid() == 0:
+            args.append("--no-sandbox")
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=args)
         yield browser
         browser.close()

@@ -13,7 +13,10 @@ count on.
 Usage: write_env.py [OPERATION], OPERATION being Copier's `_copier_operation`
 (`copy` when not given). During `copier update` Copier also renders the old and the
 new template versions into temporary folders and runs its tasks there: those runs
-are not the project, so this script leaves them alone and says nothing.
+are not the project, so this script says nothing there. It still writes their .env:
+Copier deletes from the project every file that the old version's copy has and the
+new one's lacks, git-ignored files included, and the old version's task always
+made one.
 """
 
 from __future__ import annotations
@@ -117,8 +120,7 @@ def is_update_scratch(folder: Path, operation: str) -> bool:
 
     Copier updates git-tracked projects only, and its temporary copies of the old
     and new template versions become git repositories only after their tasks ran.
-    When in doubt this says no: appending to a scratch copy's .env is harmless,
-    missing the project's would leave a new setting out.
+    When in doubt this says no (and the update names a setting twice).
     """
     return operation == "update" and not in_git_work_tree(folder)
 
@@ -126,11 +128,10 @@ def is_update_scratch(folder: Path, operation: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     operation = args[0] if args else "copy"
-    project = Path.cwd()
-    if is_update_scratch(project, operation):
-        return 0
-    added = update_env(project)
-    if added:
+    folder = Path.cwd()
+    # Written in a scratch copy too (see the module's docstring), never named there.
+    added = update_env(folder)
+    if added and not is_update_scratch(folder, operation):
         print(f".env: added {', '.join(added)}")
     return 0
 

@@ -230,16 +230,18 @@ def test_main_on_copy_into_a_folder_outside_git_writes_env(
     assert (project / ".env").is_file()
 
 
-def test_main_in_an_update_scratch_copy_writes_and_says_nothing(
+def test_main_in_an_update_scratch_copy_writes_env_and_says_nothing(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Copier's temporary copies of the old and new versions: no git repository yet.
+    # Their .env must exist all the same: Copier deletes from the project what the
+    # old version's copy has and the new one's lacks.
     monkeypatch.chdir(project)
 
     assert write_env.main(["update"]) == 0
 
     assert capsys.readouterr() == ("", "")
-    assert not (project / ".env").exists()
+    assert setting(read_env(project), "ENVIRONMENT") == "development"
 
 
 def test_main_with_nothing_missing_says_nothing(
@@ -257,16 +259,15 @@ def test_main_with_nothing_missing_says_nothing(
 
 
 def test_main_without_git_takes_the_folder_for_the_project(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # No git to tell a scratch copy from the project: appending to a scratch copy is
-    # harmless, skipping the project would leave a setting out.
+    # No git to tell a scratch copy from the project: better said twice than never.
     monkeypatch.chdir(project)
     monkeypatch.setenv("PATH", str(project / "no-such-folder"))
 
     assert write_env.main(["update"]) == 0
 
-    assert (project / ".env").is_file()
+    assert capsys.readouterr().out.startswith(".env: added ")
 
 
 def test_copier_task_passes_the_operation() -> None:
@@ -277,6 +278,9 @@ def test_copier_task_passes_the_operation() -> None:
     assert env_task[-1] == "{{ _copier_operation }}"
 
 
+OPERATION_ARGUMENT = '      - "{{ _copier_operation }}"\n'
+
+
 @pytest.fixture
 def released_template(tmp_path: Path) -> Path:
     """The working tree, committed and tagged twice in a clone: an update to the
@@ -284,6 +288,24 @@ def released_template(tmp_path: Path) -> Path:
     template = clone_working_tree(tmp_path / "template")
     tag(template, version_after_releases(0))
     git(template, "commit", "--quiet", "--allow-empty", "-m", "Next release")
+    tag(template, version_after_releases(1))
+    return template
+
+
+@pytest.fixture
+def template_after_older_task(tmp_path: Path) -> Path:
+    """A clone whose first tag runs the .env task as releases up to 0.6.0 did,
+    without the operation (so it writes and names its settings everywhere), and
+    whose second tag is the working tree."""
+    template = clone_working_tree(tmp_path / "template")
+    config = template / "copier.yml"
+    current = config.read_text(encoding="utf-8")
+    assert OPERATION_ARGUMENT in current
+    config.write_text(current.replace(OPERATION_ARGUMENT, ""), encoding="utf-8")
+    git(template, "commit", "--quiet", "-am", "The task of older releases")
+    tag(template, version_after_releases(0))
+    config.write_text(current, encoding="utf-8")
+    git(template, "commit", "--quiet", "-am", "The task of this release")
     tag(template, version_after_releases(1))
     return template
 
@@ -350,3 +372,21 @@ def recorded_commit(project: Path) -> str:
         (project / ".copier-answers.yml").read_text(encoding="utf-8")
     )
     return str(answers["_commit"])
+
+
+def test_update_from_an_older_task_keeps_the_project_env(
+    template_after_older_task: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The older task writes .env in the old version's scratch copy: the new
+    # version's copy must have one too, or Copier deletes the project's .env as a
+    # file the template no longer makes.
+    project = tmp_path / "project"
+    copy_and_commit(template_after_older_task, project)
+    before = (project / ".env").read_bytes()
+
+    output = update_output(project, capfd)
+
+    assert (project / ".env").read_bytes() == before
+    assert recorded_commit(project) == version_after_releases(1)
+    # Said once, by the older task in its scratch copy: the new one is silent.
+    assert output.count(".env: added") == 1, output

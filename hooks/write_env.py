@@ -6,8 +6,17 @@ line there that `.env` lacks is appended, secrets with a fresh random value. Exi
 lines are never rewritten, so `copier update` keeps every secret and every user edit,
 and re-answering to add a method adds what the new method needs.
 
-Idempotent and offline; prints setting names only, never a value. Standard library
-only: Copier's interpreter is all this script can count on.
+Idempotent and offline; prints setting names only, never a value, and only when it
+appended some. Standard library only: Copier's interpreter is all this script can
+count on.
+
+Usage: write_env.py [OPERATION], OPERATION being Copier's `_copier_operation`
+(`copy` when not given). During `copier update` Copier also renders the old and the
+new template versions into temporary folders and runs its tasks there: those runs
+are not the project, so this script says nothing there. It still writes their .env:
+Copier deletes from the project every file that the old version's copy has and the
+new one's lacks, git-ignored files included, and the old version's task always
+made one.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import subprocess
 import sys
 from pathlib import Path
 
@@ -90,9 +100,38 @@ def update_env(project: Path) -> list[str]:
     return [line.split("=", 1)[0] for line in lines]
 
 
-def main() -> int:
-    added = update_env(Path.cwd())
-    if added:
+def in_git_work_tree(folder: Path) -> bool:
+    """Whether `folder` is inside a git working tree, as Copier itself checks it."""
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],  # noqa: S607  (git from PATH, like Copier)
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+    except OSError:
+        return True  # no git to ask: take it for the project (see is_update_scratch)
+    return found.returncode == 0
+
+
+def is_update_scratch(folder: Path, operation: str) -> bool:
+    """Whether `folder` is one of the temporary copies of `copier update`.
+
+    Copier updates git-tracked projects only, and its temporary copies of the old
+    and new template versions become git repositories only after their tasks ran.
+    When in doubt this says no (and the update names a setting twice).
+    """
+    return operation == "update" and not in_git_work_tree(folder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    operation = args[0] if args else "copy"
+    folder = Path.cwd()
+    # Written in a scratch copy too (see the module's docstring), never named there.
+    added = update_env(folder)
+    if added and not is_update_scratch(folder, operation):
         print(f".env: added {', '.join(added)}")
     return 0
 

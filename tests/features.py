@@ -76,15 +76,30 @@ def load_features() -> list[Feature]:
     ]
 
 
+def recorded_answers(project: Path) -> dict[str, Any]:
+    """The project's answers file as it is, Copier's own `_` keys included."""
+    recorded: dict[str, Any] = yaml.safe_load(
+        (project / ".copier-answers.yml").read_text("utf-8")
+    )
+    return recorded
+
+
 def project_answers(project: Path) -> dict[str, Any]:
     """The answers recorded in the project (Copier's own `_` keys left out)."""
-    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text("utf-8"))
+    recorded = recorded_answers(project)
     return {key: value for key, value in recorded.items() if not key.startswith("_")}
 
 
-def answer_context(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The answers, plus the values copier.yml derives from them (`when: false`)."""
+def answer_context(
+    answers: Mapping[str, Any], src_path: str = str(REPO_ROOT)
+) -> dict[str, Any]:
+    """The answers, plus the values copier.yml derives from them (`when: false`).
+
+    `src_path`: where the project was copied from, as the answers file records it
+    (`_src_path`); by default this checkout, a local path.
+    """
     context = dict(answers)
+    context["_copier_answers"] = {**answers, "_src_path": src_path}
     for name, spec in questions().items():
         if spec.get("when") is not False or name in context:
             continue
@@ -178,7 +193,7 @@ def _imports_module(imported: set[str], module: str) -> bool:
 def feature_problems(project: Path) -> list[str]:
     """Every way the rendered project differs from what its answers chose."""
     answers = project_answers(project)
-    context = answer_context(answers)
+    context = answer_context(answers, recorded_answers(project)["_src_path"])
     package = answers["package_name"]
     files = rendered_files(project)
     settings = env_example_settings(project)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import importlib.util
 import stat
+import subprocess
 from pathlib import Path
 from types import ModuleType
 
+import copier
 import pytest
+import yaml
 
 from .helpers import REPO_ROOT
+from .template_repo import clone_working_tree, git, tag, version_after_releases
 
 EXAMPLE = """\
 # Settings, documented.
@@ -162,7 +166,7 @@ def test_main_prints_setting_names_never_values(
 ) -> None:
     monkeypatch.chdir(project)
 
-    assert write_env.main() == 0
+    assert write_env.main(["copy"]) == 0
 
     output = capsys.readouterr()
     secret = setting(read_env(project), "JWT_SECRET")
@@ -189,3 +193,200 @@ def test_update_env_adds_a_fresh_session_secret_to_an_older_env(
     secret = setting(text, "SESSION_SECRET")
     assert secret.startswith("dev-")
     assert len(secret) >= 4 + 43  # 256 bits, base64url
+
+
+# What the task says, and where: `copier update` runs it three times ---------------
+
+
+def git_init(folder: Path) -> None:
+    subprocess.run(["git", "init", "--quiet", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("operation", ["copy", "update"])
+def test_main_in_a_project_appends_and_names_what_it_added(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    operation: str,
+) -> None:
+    git_init(project)
+    monkeypatch.chdir(project)
+
+    assert write_env.main([operation]) == 0
+
+    assert capsys.readouterr().out == ".env: added ENVIRONMENT, JWT_SECRET\n"
+    assert setting(read_env(project), "ENVIRONMENT") == "development"
+
+
+def test_main_on_copy_into_a_folder_outside_git_writes_env(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A first copy lands in a folder that is no repository yet: still the project.
+    monkeypatch.chdir(project)
+
+    assert write_env.main(["copy"]) == 0
+
+    assert capsys.readouterr().out.startswith(".env: added ")
+    assert (project / ".env").is_file()
+
+
+def test_main_in_an_update_scratch_copy_writes_env_and_says_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Copier's temporary copies of the old and new versions: no git repository yet.
+    # Their .env must exist all the same: Copier deletes from the project what the
+    # old version's copy has and the new one's lacks.
+    monkeypatch.chdir(project)
+
+    assert write_env.main(["update"]) == 0
+
+    assert capsys.readouterr() == ("", "")
+    assert setting(read_env(project), "ENVIRONMENT") == "development"
+
+
+def test_main_with_nothing_missing_says_nothing(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git_init(project)
+    (project / ".env").write_text("ENVIRONMENT=x\nJWT_SECRET=mine\n", encoding="utf-8")
+    before = (project / ".env").read_bytes()
+    monkeypatch.chdir(project)
+
+    assert write_env.main(["update"]) == 0
+
+    assert capsys.readouterr() == ("", "")
+    assert (project / ".env").read_bytes() == before
+
+
+def test_main_without_git_takes_the_folder_for_the_project(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No git to tell a scratch copy from the project: better said twice than never.
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PATH", str(project / "no-such-folder"))
+
+    assert write_env.main(["update"]) == 0
+
+    assert capsys.readouterr().out.startswith(".env: added ")
+
+
+def test_copier_task_passes_the_operation() -> None:
+    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    commands = [task["command"] for task in config["_tasks"]]
+    env_task = next(c for c in commands if any("write_env.py" in p for p in c))
+
+    assert env_task[-1] == "{{ _copier_operation }}"
+
+
+OPERATION_ARGUMENT = '      - "{{ _copier_operation }}"\n'
+
+
+@pytest.fixture
+def released_template(tmp_path: Path) -> Path:
+    """The working tree, committed and tagged twice in a clone: an update to the
+    second tag renders both versions, as a real update does."""
+    template = clone_working_tree(tmp_path / "template")
+    tag(template, version_after_releases(0))
+    git(template, "commit", "--quiet", "--allow-empty", "-m", "Next release")
+    tag(template, version_after_releases(1))
+    return template
+
+
+@pytest.fixture
+def template_after_older_task(tmp_path: Path) -> Path:
+    """A clone whose first tag runs the .env task as releases up to 0.6.0 did,
+    without the operation (so it writes and names its settings everywhere), and
+    whose second tag is the working tree."""
+    template = clone_working_tree(tmp_path / "template")
+    config = template / "copier.yml"
+    current = config.read_text(encoding="utf-8")
+    assert OPERATION_ARGUMENT in current
+    config.write_text(current.replace(OPERATION_ARGUMENT, ""), encoding="utf-8")
+    git(template, "commit", "--quiet", "-am", "The task of older releases")
+    tag(template, version_after_releases(0))
+    config.write_text(current, encoding="utf-8")
+    git(template, "commit", "--quiet", "-am", "The task of this release")
+    tag(template, version_after_releases(1))
+    return template
+
+
+def copy_and_commit(template: Path, project: Path) -> None:
+    copier.run_copy(
+        src_path=str(template),
+        dst_path=str(project),
+        vcs_ref=version_after_releases(0),
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+    )
+    git(project, "init", "--quiet")
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "Generate the service")
+
+
+def update_output(project: Path, capfd: pytest.CaptureFixture[str]) -> str:
+    """What `copier update` prints (its tasks print on file descriptor 1)."""
+    capfd.readouterr()
+    copier.run_update(
+        dst_path=str(project), defaults=True, overwrite=True, unsafe=True, quiet=True
+    )
+    return capfd.readouterr().out
+
+
+def test_update_that_adds_nothing_says_nothing_about_env(
+    released_template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "project"
+    copy_and_commit(released_template, project)
+    before = (project / ".env").read_bytes()
+
+    output = update_output(project, capfd)
+
+    assert ".env" not in output
+    assert (project / ".env").read_bytes() == before
+    assert recorded_commit(project) == version_after_releases(1)
+
+
+def test_update_names_once_what_it_added_to_the_project_env(
+    released_template: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "project"
+    copy_and_commit(released_template, project)
+    env = project / ".env"
+    kept = [
+        line
+        for line in env.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("SESSION_SECRET=")
+    ]
+    env.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+    output = update_output(project, capfd)
+
+    assert output.count(".env: added") == 1, output
+    assert ".env: added SESSION_SECRET\n" in output
+    assert setting(read_env(project), "SESSION_SECRET").startswith("dev-")
+
+
+def recorded_commit(project: Path) -> str:
+    answers = yaml.safe_load(
+        (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
+    return str(answers["_commit"])
+
+
+def test_update_from_an_older_task_keeps_the_project_env(
+    template_after_older_task: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The older task writes .env in the old version's scratch copy: the new
+    # version's copy must have one too, or Copier deletes the project's .env as a
+    # file the template no longer makes.
+    project = tmp_path / "project"
+    copy_and_commit(template_after_older_task, project)
+    before = (project / ".env").read_bytes()
+
+    output = update_output(project, capfd)
+
+    assert (project / ".env").read_bytes() == before
+    assert recorded_commit(project) == version_after_releases(1)
+    # Said once, by the older task in its scratch copy: the new one is silent.
+    assert output.count(".env: added") == 1, output

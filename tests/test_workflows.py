@@ -116,6 +116,9 @@ def url_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     destination = root / "project"
     env = {
         **os.environ,
+        # Copier keeps a mirror of each remote template: one of this copy alone, or
+        # a mirror of an earlier run (another clone, other branches) would be used.
+        "COPIER_CACHE_DIR": str(root / "copier-cache"),
         "GIT_CONFIG_COUNT": "1",
         "GIT_CONFIG_KEY_0": f"url.{template.as_uri()}.insteadOf",
         "GIT_CONFIG_VALUE_0": PUBLIC_GIT_URL,

@@ -12,9 +12,12 @@ the rendered project's own checks, in parallel, then prints a summary table.
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
 import itertools
 import os
 import tempfile
+import textwrap
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,8 +38,17 @@ SYNC = ["uv", "sync", "--quiet"]
 
 
 def questions() -> dict[str, dict[str, Any]]:
-    """The questions of copier.yml, in order (settings, `_*`, left out)."""
-    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
+    """The questions of copier.yml, in order (settings, `_*`, left out).
+
+    A copy each call: the matrix asks for them a thousand times, parsing once.
+    """
+    text = (REPO_ROOT / "copier.yml").read_text(encoding="utf-8")
+    return copy.deepcopy(_parsed_questions(text))
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_questions(text: str) -> dict[str, dict[str, Any]]:
+    config = yaml.safe_load(text)
     return {
         name: spec if isinstance(spec, dict) else {"default": spec}
         for name, spec in config.items()
@@ -223,7 +235,10 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def print_table(outcomes: Sequence[Outcome], wall: float, workers: int) -> None:
+def print_table(
+    numbered: Sequence[tuple[int, Outcome]], wall: float, workers: int
+) -> None:
+    outcomes = [outcome for _, outcome in numbered]
     names = list(dict.fromkeys(name for o in outcomes for name in o.answers))
     rows = [
         [
@@ -232,7 +247,7 @@ def print_table(outcomes: Sequence[Outcome], wall: float, workers: int) -> None:
             "ok" if not o.failures else "FAILED",
             f"{o.seconds:.1f}",
         ]
-        for number, o in enumerate(outcomes, 1)
+        for number, o in numbered
     ]
     header = ["#", *names, "result", "wall s"]
     widths = [
@@ -250,6 +265,23 @@ def print_table(outcomes: Sequence[Outcome], wall: float, workers: int) -> None:
     )
 
 
+def numbers(text: str) -> set[int]:
+    """`3,7-9` as {3, 7, 8, 9}: the combinations `--only` names."""
+    chosen: set[int] = set()
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            low, high = int(first), int(last if dash else first)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not a number or a range such as 7-9"
+            ) from None
+        if low > high:
+            raise argparse.ArgumentTypeError(f"{part!r}: the range runs backwards")
+        chosen.update(range(low, high + 1))
+    return chosen
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="nox -s matrix --",
@@ -264,11 +296,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--list", action="store_true", help="print the combinations, check nothing"
     )
+    parser.add_argument(
+        "--only",
+        type=numbers,
+        default=None,
+        metavar="N,M-K",
+        help="check only these combinations (numbers as --list prints them)",
+    )
     options = parser.parse_args(argv)
     matrix = combinations()
+    if options.only is not None:
+        unknown = sorted(options.only - set(range(1, len(matrix) + 1)))
+        if unknown:
+            parser.error(f"no combination numbered {unknown[0]} (1-{len(matrix)})")
     if options.list:
         for number, answers in enumerate(matrix, 1):
-            print(f"{number:3}  {combination_id(answers)}")
+            if options.only is None or number in options.only:
+                print(f"{number:3}  {combination_id(answers)}")
         print(f"\n{len(matrix)} combinations")
         return 0
 
@@ -280,7 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as pool:
         futures = {
             pool.submit(check_combination, answers): number
-            for number, answers in enumerate(matrix)
+            for number, answers in enumerate(matrix, 1)
+            if options.only is None or number in options.only
         }
         for future in as_completed(futures):
             outcome = future.result()
@@ -288,14 +333,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             status = "ok" if not outcome.failures else "FAILED"
             print(
                 f"  {status:6} {outcome.seconds:6.1f} s  "
-                f"{combination_id(outcome.answers)}",
+                f"#{futures[future]} {combination_id(outcome.answers)}",
                 flush=True,
             )
+            for failure in outcome.failures:
+                print(textwrap.indent(failure, "    | "), flush=True)
     wall = time.perf_counter() - start
-    ordered = [outcomes[number] for number in sorted(outcomes)]
-    for outcome in ordered:
+    ordered = sorted(outcomes.items())
+    for number, outcome in ordered:
         for failure in outcome.failures:
-            print(f"\n=== {combination_id(outcome.answers)}\n{failure}")
+            print(f"\n=== #{number} {combination_id(outcome.answers)}\n{failure}")
     print()
     print_table(ordered, wall, options.workers)
     return 1 if any(outcome.failures for outcome in ordered) else 0

@@ -8,6 +8,7 @@ Used by tests/test_features.py on every answer set of the matrix (render only, n
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -41,6 +42,12 @@ NOT_RENDERED = {
 
 _ENV_LINE = re.compile(r"^\s*#?\s*(?:export\s+)?([A-Z][A-Z0-9_]*)=")
 _JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701  (not HTML)
+
+
+@functools.lru_cache(maxsize=512)
+def jinja_template(text: str) -> jinja2.Template:
+    """`text` compiled once: the matrix renders the same `when` and defaults often."""
+    return _JINJA.from_string(text)
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,7 @@ def answer_context(
             continue
         default = spec.get("default")
         if isinstance(default, str) and ("{{" in default or "{%" in default):
-            text = _JINJA.from_string(default).render(context)
+            text = jinja_template(default).render(context)
             typed = spec.get("type", "str") != "str"
             context[name] = yaml.safe_load(text) if typed else text
         else:

@@ -150,7 +150,7 @@ def pairwise(parameters: Sequence[tuple[str, Sequence[Any]]]) -> list[dict[str, 
 def asked(answers: Mapping[str, Any]) -> dict[str, Any]:
     """`answers` without those Copier would not ask (`when` false for the others):
     given anyway, they would render what no user of Copier's prompts can get."""
-    from .features import _JINJA, answer_context  # it imports this module
+    from .features import answer_context, jinja_template  # it imports this module
 
     kept: dict[str, Any] = {}
     for name, spec in questions().items():
@@ -158,7 +158,7 @@ def asked(answers: Mapping[str, Any]) -> dict[str, Any]:
             continue
         when = spec.get("when", True)
         if isinstance(when, str):
-            rendered = _JINJA.from_string(when).render(answer_context(kept))
+            rendered = jinja_template(when).render(answer_context(kept))
             when = yaml.safe_load(rendered or "false")
         if when:
             kept[name] = answers[name]
@@ -345,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n=== #{number} {combination_id(outcome.answers)}\n{failure}")
     print()
     print_table(ordered, wall, options.workers)
-    return 1 if any(outcome.failures for outcome in ordered) else 0
+    return 1 if any(outcome.failures for _, outcome in ordered) else 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import copier
 import pytest
 import yaml
 
+from .features import recorded_answers
 from .helpers import REPO_ROOT
 from .template_repo import clone_working_tree, git, tag, version_after_releases
 
@@ -344,7 +345,7 @@ def test_update_that_adds_nothing_says_nothing_about_env(
 
     assert ".env" not in output
     assert (project / ".env").read_bytes() == before
-    assert recorded_commit(project) == version_after_releases(1)
+    assert recorded_answers(project)["_commit"] == version_after_releases(1)
 
 
 def test_update_names_once_what_it_added_to_the_project_env(
@@ -367,13 +368,6 @@ def test_update_names_once_what_it_added_to_the_project_env(
     assert setting(read_env(project), "SESSION_SECRET").startswith("dev-")
 
 
-def recorded_commit(project: Path) -> str:
-    answers = yaml.safe_load(
-        (project / ".copier-answers.yml").read_text(encoding="utf-8")
-    )
-    return str(answers["_commit"])
-
-
 def test_update_from_an_older_task_keeps_the_project_env(
     template_after_older_task: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -387,6 +381,6 @@ def test_update_from_an_older_task_keeps_the_project_env(
     output = update_output(project, capfd)
 
     assert (project / ".env").read_bytes() == before
-    assert recorded_commit(project) == version_after_releases(1)
+    assert recorded_answers(project)["_commit"] == version_after_releases(1)
     # Said once, by the older task in its scratch copy: the new one is silent.
     assert output.count(".env: added") == 1, output
